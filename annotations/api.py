@@ -1,0 +1,76 @@
+"""REST API: one thin view per operation (validate, call a service or selector, serialize)."""
+
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import selectors, services
+from annotations.importers import FORMATS
+from annotations.models import ImportJob
+
+
+class ProjectListApi(APIView):
+    class Output(serializers.Serializer):
+        name = serializers.CharField()
+        slug = serializers.CharField()
+        description = serializers.CharField()
+        n_items = serializers.IntegerField()
+
+    def get(self, request: Request) -> Response:
+        projects = selectors.projects_for_user(user=request.user)
+        return Response(self.Output(projects, many=True).data)
+
+
+class ImportJobOutput(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.slug")
+    lines_done = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "project",
+            "format",
+            "status",
+            "size_bytes",
+            "lines_done",
+            "counts",
+            "errors",
+            "error_count",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+        ]
+
+    def get_lines_done(self, job: ImportJob) -> int:
+        return services.import_job_progress(job=job)
+
+    def get_url(self, job: ImportJob) -> str:
+        return reverse("api:import-detail", args=[job.pk])
+
+
+class ImportCreateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class Input(serializers.Serializer):
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=sorted(FORMATS), default="native")
+
+    def post(self, request: Request, slug: str) -> Response:
+        project = selectors.project_get_for_lead(user=request.user, slug=slug)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.import_job_create(project=project, user=request.user, **data.validated_data)
+        job.refresh_from_db()
+        return Response(ImportJobOutput(job).data, status=202)
+
+
+class ImportDetailApi(APIView):
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.import_job_get_for_lead(user=request.user, job_id=job_id)
+        return Response(ImportJobOutput(job).data)

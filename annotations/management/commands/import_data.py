@@ -1,0 +1,43 @@
+"""python manage.py import_data --project NAME --format FORMAT FILE..."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from annotations import services
+from annotations.errors import DomainError
+from annotations.importers import FORMATS
+
+
+class Command(BaseCommand):
+    help = "Import judgement files into a project (created if needed), all or nothing."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--project", required=True, help="project name")
+        parser.add_argument("--format", default="native", choices=sorted(FORMATS))
+
+    def handle(self, *args, **options) -> None:
+        for path in options["files"]:
+            if not path.exists():
+                raise CommandError(f"{path}: no such file")
+        project = services.project_get_or_create(name=options["project"])
+
+        def progress(lines: int) -> None:
+            self.stderr.write(f"  {lines:,} records read", ending="\r")
+
+        try:
+            counts = services.items_import(
+                project=project,
+                paths=options["files"],
+                format=options["format"],
+                progress=progress if options["verbosity"] > 1 else None,
+            )
+        except DomainError as exc:
+            for line in exc.errors:
+                self.stderr.write(line)
+            if exc.count > len(exc.errors):
+                self.stderr.write(f"... and {exc.count - len(exc.errors)} more")
+            raise CommandError(exc.message) from None
+        summary = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in counts.as_dict().items())
+        self.stdout.write(f"Imported into {project.name!r}: {summary}")

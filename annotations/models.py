@@ -1,0 +1,240 @@
+"""What was judged and who judged it.
+
+A Project holds Criteria (what is judged), Items (what is judged: solutions with Steps,
+responses, pairs), Raters (people and models) and Judgements: one row per rater, target and
+criterion, enforced by the database. Step judgements are rows, never a JSON blob per item, so
+step statistics are queries.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+PAIRWISE_LABELS = ["a", "b", "tie"]
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        ANNOTATOR = "annotator", "Annotator"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    rater_group = models.CharField(
+        max_length=64, default="expert", help_text="The group this user's judgements go under."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class Criterion(models.Model):
+    class Target(models.TextChoices):
+        STEP = "step", "Each step"
+        ITEM = "item", "The whole item"
+
+    class Scale(models.TextChoices):
+        NOMINAL = "nominal", "Nominal"
+        ORDINAL = "ordinal", "Ordinal"
+        INTERVAL = "interval", "Interval"
+        PAIRWISE = "pairwise", "Pairwise (a, b, tie)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="criteria")
+    name = models.CharField(max_length=100)
+    target = models.CharField(max_length=8, choices=Target.choices)
+    scale = models.CharField(max_length=16, choices=Scale.choices)
+    labels = models.JSONField(default=list, blank=True, help_text="Ordered JSON scalars.")
+    min_value = models.FloatField(null=True, blank=True)
+    max_value = models.FloatField(null=True, blank=True)
+    error_labels = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="criterion_unique_name"),
+            models.CheckConstraint(
+                condition=~Q(scale="interval")
+                | (Q(min_value__isnull=False) & Q(max_value__isnull=False)),
+                name="criterion_interval_has_bounds",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scale="pairwise") | Q(target="item"),
+                name="criterion_pairwise_on_items",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scale}, per {self.target})"
+
+    @property
+    def value_labels(self) -> list:
+        """The allowed values in order: the labels, or a, b, tie for pairwise criteria."""
+        return PAIRWISE_LABELS if self.scale == self.Scale.PAIRWISE else list(self.labels)
+
+
+class Item(models.Model):
+    class Kind(models.TextChoices):
+        SOLUTION = "solution", "Solution (prompt and steps)"
+        RESPONSE = "response", "Response (prompt and one answer)"
+        PAIR = "pair", "Pair (prompt and answers A and B)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    prompt = models.TextField(blank=True)
+    response = models.TextField(null=True, blank=True)
+    response_a = models.TextField(null=True, blank=True)
+    response_b = models.TextField(null=True, blank=True)
+    reference_answer = models.TextField(null=True, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    n_steps = models.PositiveIntegerField(default=0)
+    # A digest of the item's content, so a re-import can tell "the same item" from "another
+    # item under the same id" without loading the old text.
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Step(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["item", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "index"], name="step_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}#{self.index}"
+
+
+class Rater(models.Model):
+    class Kind(models.TextChoices):
+        HUMAN = "human", "Human"
+        MODEL = "model", "Model"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="raters")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    group = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    model_name = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=100, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["project", "group", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="rater_unique_name"),
+            models.UniqueConstraint(
+                fields=["project", "user"],
+                condition=Q(user__isnull=False),
+                name="rater_unique_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="human") | Q(user__isnull=True), name="rater_model_has_no_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.group})"
+
+
+class Judgement(models.Model):
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="judgements")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgements")
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.CASCADE, related_name="judgements"
+    )
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="judgements")
+    value = models.JSONField()
+    # The value as a number: the label's position for nominal, ordinal and pairwise criteria,
+    # the value itself for interval ones. Statistics read this column, not the JSON.
+    code = models.FloatField()
+    rationale = models.TextField(blank=True)
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        # Two partial constraints because NULL steps are distinct in a plain unique index.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rater", "step", "criterion"],
+                condition=Q(step__isnull=False),
+                name="judgement_unique_step",
+            ),
+            models.UniqueConstraint(
+                fields=["rater", "item", "criterion"],
+                condition=Q(step__isnull=True),
+                name="judgement_unique_item",
+            ),
+        ]
+        indexes = [models.Index(fields=["criterion", "item"], name="judgement_criterion_item")]
+
+    def __str__(self) -> str:
+        return f"{self.rater} on {self.item_id}: {self.value!r}"
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    format = models.CharField(max_length=32, default="native")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    size_bytes = models.BigIntegerField(default=0)
+    lines_done = models.BigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} into {self.project} ({self.status})"

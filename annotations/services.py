@@ -1,0 +1,160 @@
+"""Every write to the annotations app goes through here."""
+
+import logging
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from annotations.errors import DomainError
+from annotations.importers import FORMATS
+from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
+from annotations.models import ImportJob, Membership, Project
+
+logger = logging.getLogger(__name__)
+
+
+def project_get_or_create(*, name: str) -> Project:
+    """The project called `name`, created (with a unique slug) if it does not exist."""
+    name = name.strip()
+    if not name:
+        raise DomainError("A project needs a name.")
+    project = Project.objects.filter(name=name).first()
+    if project is not None:
+        return project
+    base = slugify(name)[:180] or "project"
+    slug, n = base, 1
+    while Project.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    project, _ = Project.objects.get_or_create(name=name, defaults={"slug": slug})
+    return project
+
+
+def membership_set(
+    *, project: Project, user: AbstractBaseUser, role: str, rater_group: str = "expert"
+) -> Membership:
+    if role not in Membership.Role.values:
+        raise DomainError(f"Unknown role {role!r}.")
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role, "rater_group": rater_group}
+    )
+    return membership
+
+
+def items_import(
+    *, project: Project, paths: list[Path], format: str = "native", progress=None
+) -> ImportCounts:
+    """Import files of one format into `project`, all or nothing.
+
+    Raises DomainError (with line-numbered messages) and changes nothing when any line is bad.
+    """
+    parser = FORMATS.get(format)
+    if parser is None:
+        raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
+    try:
+        return ImportWriter(project, progress=progress).run(parser(paths))
+    except ImportRejected as exc:
+        raise DomainError(
+            f"{exc.error_count} error(s) in the import; nothing was imported.",
+            exc.errors,
+            exc.error_count,
+        ) from None
+
+
+# ---- import jobs (web and API) ---------------------------------------------------------------
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-job:{job_id}:lines"
+
+
+def import_job_create(
+    *, project: Project, user: AbstractBaseUser | None, file: UploadedFile, format: str
+) -> ImportJob:
+    """Store the upload and queue its import; the caller returns at once."""
+    from annotations.tasks import import_job_run_task
+
+    if format not in FORMATS:
+        raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            project=project, created_by=user, file=file, format=format, size_bytes=file.size
+        )
+        import_job_run_task.delay_on_commit(job.pk)
+    return job
+
+
+def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
+    """Run a pending import job. Safe to call twice: only the caller that claims it runs it.
+
+    `redelivered` says the broker handed this job out again because the worker that had it
+    died; its transaction was rolled back with it, so the job is taken again from "running".
+    """
+    claimable = [ImportJob.Status.PENDING]
+    if redelivered:
+        claimable.append(ImportJob.Status.RUNNING)
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=claimable).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        logger.info("import job %s is not pending; nothing to do", job_id)
+        return
+    job = ImportJob.objects.select_related("project").get(pk=job_id)
+
+    def progress(lines: int) -> None:
+        # The import holds its transaction open, so progress goes through the cache.
+        cache.set(_progress_key(job_id), lines, timeout=24 * 3600)
+
+    try:
+        counts = items_import(
+            project=job.project, paths=[Path(job.file.path)], format=job.format, progress=progress
+        )
+    except DomainError as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            errors=exc.errors or [exc.message],
+            error_count=exc.count,
+            finished_at=timezone.now(),
+        )
+        return
+    except Exception as exc:
+        logger.exception("import job %s crashed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            errors=[f"The import stopped unexpectedly: {exc}"],
+            error_count=1,
+            finished_at=timezone.now(),
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.DONE,
+        counts=counts.as_dict(),
+        lines_done=counts.lines,
+        finished_at=timezone.now(),
+    )
+
+
+def import_job_progress(*, job: ImportJob) -> int:
+    """Lines processed so far: live from the cache while running, from the row after."""
+    if job.status == ImportJob.Status.RUNNING:
+        return cache.get(_progress_key(job.pk), 0)
+    return job.lines_done
+
+
+def import_jobs_fail_stale(*, older_than_minutes: int = 120) -> int:
+    """Jobs left running by a killed worker are marked failed, never left running forever."""
+    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    return ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=ImportJob.Status.FAILED,
+        errors=["The worker running this import stopped; nothing was imported. Upload again."],
+        error_count=1,
+        finished_at=F("started_at"),
+    )

@@ -1,0 +1,79 @@
+"""HTML views: thin, access through selectors, writes through services."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotations import selectors, services
+from annotations.errors import DomainError
+from annotations.forms import ImportForm
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = selectors.projects_for_user(user=request.user)
+    return render(request, "annotations/project_list.html", {"projects": projects})
+
+
+@login_required
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, slug=slug)
+    is_lead = selectors.user_is_lead(user=request.user, project=project)
+    context = {"project": project, "is_lead": is_lead}
+    if is_lead:
+        context["criteria"] = project.criteria.all()
+        context["raters"] = selectors.rater_summary(project=project)
+        context["jobs"] = project.import_jobs.all()[:10]
+        context["form"] = ImportForm()
+    return render(request, "annotations/project_detail.html", context)
+
+
+@login_required
+@require_POST
+def import_create(request: HttpRequest, slug: str) -> HttpResponse:
+    project = selectors.project_get_for_lead(user=request.user, slug=slug)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(
+            request,
+            "annotations/project_detail.html",
+            {"project": project, "is_lead": True, "form": form, "jobs": []},
+            status=400,
+        )
+    try:
+        job = services.import_job_create(
+            project=project,
+            user=request.user,
+            file=form.cleaned_data["file"],
+            format=form.cleaned_data["format"],
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return render(
+            request,
+            "annotations/project_detail.html",
+            {"project": project, "is_lead": True, "form": form, "jobs": []},
+            status=400,
+        )
+    return redirect("annotations:import-detail", job_id=job.pk)
+
+
+@login_required
+def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.import_job_get_for_lead(user=request.user, job_id=job_id)
+    progress = services.import_job_progress(job=job)
+    return render(request, "annotations/import_detail.html", {"job": job, "progress": progress})
+
+
+@login_required
+def import_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    """The little JSON the import page polls while a job runs."""
+    job = selectors.import_job_get_for_lead(user=request.user, job_id=job_id)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "lines_done": services.import_job_progress(job=job),
+            "error_count": job.error_count,
+        }
+    )
