@@ -37,9 +37,9 @@ def _item_lines(project: Project) -> Iterator[dict]:
         last_pk = chunk[-1].pk
         steps: dict[int, list[str]] = {}
         for item_id, text in (
-            Step.objects.filter(item__in=chunk).order_by("item_id", "index").values_list(
-                "item_id", "text"
-            )
+            Step.objects.filter(item__in=chunk)
+            .order_by("item_id", "index")
+            .values_list("item_id", "text")
         ):
             steps.setdefault(item_id, []).append(text)
         for item in chunk:

@@ -131,9 +131,7 @@ class Step(models.Model):
 
     class Meta:
         ordering = ["item", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["item", "index"], name="step_unique_index")
-        ]
+        constraints = [models.UniqueConstraint(fields=["item", "index"], name="step_unique_index")]
 
     def __str__(self) -> str:
         return f"{self.item_id}#{self.index}"

@@ -33,9 +33,10 @@ def project_get_for_lead(*, user: AbstractBaseUser, slug: str) -> Project:
 
 
 def user_is_lead(*, user: AbstractBaseUser, project: Project) -> bool:
-    return user.is_superuser or Membership.objects.filter(
-        project=project, user=user, role=Membership.Role.LEAD
-    ).exists()
+    return (
+        user.is_superuser
+        or Membership.objects.filter(project=project, user=user, role=Membership.Role.LEAD).exists()
+    )
 
 
 def import_job_get_for_lead(*, user: AbstractBaseUser, job_id: int) -> ImportJob:

@@ -150,9 +150,7 @@ def import_job_progress(*, job: ImportJob) -> int:
 def import_jobs_fail_stale(*, older_than_minutes: int = 120) -> int:
     """Jobs left running by a killed worker are marked failed, never left running forever."""
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
-    return ImportJob.objects.filter(
-        status=ImportJob.Status.RUNNING, started_at__lt=cutoff
-    ).update(
+    return ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=cutoff).update(
         status=ImportJob.Status.FAILED,
         errors=["The worker running this import stopped; nothing was imported. Upload again."],
         error_count=1,

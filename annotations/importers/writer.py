@@ -227,9 +227,9 @@ class ImportWriter:
         ):
             self.raters[name] = (pk, kind, group)
         # One tuple per item: the importer must resolve judgements on items it did not create.
-        for external_id, pk, kind, n_steps in Item.objects.filter(
-            project=self.project
-        ).values_list("external_id", "pk", "kind", "n_steps"):
+        for external_id, pk, kind, n_steps in Item.objects.filter(project=self.project).values_list(
+            "external_id", "pk", "kind", "n_steps"
+        ):
             self.items[external_id] = ItemInfo(pk, kind, n_steps)
 
     def _remember_criterion(self, criterion: Criterion) -> None:
@@ -456,7 +456,9 @@ class ImportWriter:
             self.errors.add(origin, "step", message)
             return False
         if criterion.scale == "pairwise" and item.kind != Item.Kind.PAIR:
-            message = f"pairwise criterion {record.criterion!r} needs a pair, {record.item!r} is not"
+            message = (
+                f"pairwise criterion {record.criterion!r} needs a pair, {record.item!r} is not"
+            )
             self.errors.add(origin, "criterion", message)
             return False
         return True
@@ -528,7 +530,7 @@ class ImportWriter:
                 f"{table} s JOIN annotations_judgement j ON j.rater_id = s.rater_id"
                 " AND j.criterion_id = s.criterion_id AND j.item_id = s.item_id"
                 " LEFT JOIN annotations_step st ON st.id = j.step_id"
-                " WHERE COALESCE(st.\"index\", -1) = COALESCE(s.step_index, -1)"
+                ' WHERE COALESCE(st."index", -1) = COALESCE(s.step_index, -1)'
                 " AND j.code <> s.code ORDER BY s.source, s.line"
             )
             for line, source, stored in cursor.fetchall():
@@ -555,7 +557,7 @@ class ImportWriter:
                 insert + "SELECT s.rater_id, s.item_id, st.id, s.criterion_id, s.value, s.code,"
                 " s.rationale, s.time_spent_ms, s.meta, %s"
                 f" FROM {table} s JOIN annotations_step st"
-                " ON st.item_id = s.item_id AND st.\"index\" = s.step_index"
+                ' ON st.item_id = s.item_id AND st."index" = s.step_index'
                 " WHERE s.step_index IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
                 " annotations_judgement j WHERE j.rater_id = s.rater_id AND j.step_id = st.id"
                 " AND j.criterion_id = s.criterion_id)",

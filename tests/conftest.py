@@ -1,0 +1,71 @@
+"""Shared fixtures: personas (lead, annotator, second_annotator, outsider) and service checks.
+
+Suites that need PostgreSQL or a real broker are marked `postgres` / `worker` and skip with a
+reason when DATABASE_URL / CELERY_BROKER_URL do not point at them. With REQUIRE_SERVICES=1
+(set by .ci/run) a skip becomes a failure, so CI cannot pass by skipping them.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from annotations.models import Membership, Project
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_broker = bool(settings.CELERY_BROKER_URL)
+    require = os.environ.get("REQUIRE_SERVICES") == "1"
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            if require:
+                raise pytest.UsageError("REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "worker" in item.keywords and not (has_broker and on_postgres):
+            if require:
+                raise pytest.UsageError("REQUIRE_SERVICES=1 but no broker/PostgreSQL configured")
+            item.add_marker(
+                pytest.mark.skip(reason="needs Redis and PostgreSQL: set CELERY_BROKER_URL")
+            )
+
+
+@pytest.fixture
+def project(db) -> Project:
+    return Project.objects.create(name="Demo study", slug="demo-study")
+
+
+def _user(django_user_model, username: str):
+    return django_user_model.objects.create_user(username=username, password="pw-" + username)
+
+
+@pytest.fixture
+def lead(db, django_user_model, project):
+    user = _user(django_user_model, "alice")
+    Membership.objects.create(user=user, project=project, role="lead", rater_group="expert")
+    return user
+
+
+@pytest.fixture
+def annotator(db, django_user_model, project):
+    user = _user(django_user_model, "bob")
+    Membership.objects.create(user=user, project=project, role="annotator", rater_group="expert")
+    return user
+
+
+@pytest.fixture
+def second_annotator(db, django_user_model, project):
+    user = _user(django_user_model, "charlie")
+    Membership.objects.create(user=user, project=project, role="annotator", rater_group="crowd")
+    return user
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return _user(django_user_model, "mallory")
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
