@@ -1,6 +1,7 @@
 """Every write to the annotations app goes through here."""
 
 import logging
+import uuid
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -83,9 +84,9 @@ def import_job_create(
     if format not in FORMATS:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
     with transaction.atomic():
-        job = ImportJob.objects.create(
-            project=project, created_by=user, file=file, format=format, size_bytes=file.size
-        )
+        job = ImportJob(project=project, created_by=user, format=format, size_bytes=file.size)
+        # A directory of its own keeps the upload's own name, which the line errors then show.
+        job.file.save(f"{uuid.uuid4().hex}/{Path(file.name).name}", file, save=True)
         import_job_run_task.delay_on_commit(job.pk)
     return job
 

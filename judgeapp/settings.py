@@ -152,6 +152,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotations.api_errors.exception_handler",
 }
 
+# Live progress of long jobs goes through the cache (an import holds its transaction open).
+# Without CACHE_URL: in-process memory, which is right for eager Celery in one process.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: without a broker every task runs eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None

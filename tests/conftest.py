@@ -31,6 +31,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path_factory) -> None:
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def project(db) -> Project:
     return Project.objects.create(name="Demo study", slug="demo-study")
@@ -69,3 +74,14 @@ def outsider(db, django_user_model):
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process even when a broker is configured (the worker suites test the rest)."""
+    from judgeapp.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
