@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from annotations.models import ImportJob, Membership, Project, Rater
+from annotations.models import ImportJob, Item, Judgement, Membership, Project, Rater
 
 
 def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
@@ -54,3 +54,43 @@ def rater_summary(*, project: Project) -> list[dict]:
         .annotate(n_raters=Count("id", distinct=True), n_judgements=Count("judgements"))
         .order_by("kind", "group")
     )
+
+
+def judgement_codes(*, criterion_id: int) -> list[tuple[int, int | None, int, float]]:
+    """(item id, step index or None, rater id, code) of every judgement on a criterion.
+
+    The analysis app reads judgements only through this: one query, no per-row objects.
+    """
+    return list(
+        Judgement.objects.filter(criterion_id=criterion_id).values_list(
+            "item_id", "step__index", "rater_id", "code"
+        )
+    )
+
+
+def judgement_meta_flags(*, criterion_id: int, key: str) -> list[tuple[int, int, object]]:
+    """(item id, rater id, meta[key]) of the judgements on a criterion that carry `key`."""
+    return list(
+        Judgement.objects.filter(criterion_id=criterion_id, meta__has_key=key).values_list(
+            "item_id", "rater_id", f"meta__{key}"
+        )
+    )
+
+
+def item_index(*, project: Project) -> list[tuple[int, str, dict, int]]:
+    """(id, external id, meta, number of steps) of every item in a project."""
+    return list(
+        Item.objects.filter(project=project)
+        .order_by("pk")
+        .values_list("pk", "external_id", "meta", "n_steps")
+    )
+
+
+def rater_index(*, project: Project) -> dict[int, tuple[str, str, str]]:
+    """Rater id -> (name, kind, group) for a project."""
+    return {
+        pk: (name, kind, group)
+        for pk, name, kind, group in Rater.objects.filter(project=project).values_list(
+            "pk", "name", "kind", "group"
+        )
+    }

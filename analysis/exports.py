@@ -1,0 +1,74 @@
+"""The CSV agreement reports: agreement.csv, shortfall.csv, disagreements.csv."""
+
+import csv
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
+
+AGREEMENT_COLUMNS = [
+    "criterion", "slice", "slice_value", "group_a", "group_b", "metric",
+    "estimate", "ci_low", "ci_high", "n_items", "n_pairs",
+]  # fmt: skip
+SHORTFALL_COLUMNS = [
+    "rank", "criterion", "slice", "slice_value", "reference_group", "judge_group",
+    "judge_agreement", "human_agreement", "gap", "ci_low", "ci_high", "p_value", "p_adjusted",
+    "verdict", "n_items", "small_slice",
+]  # fmt: skip
+DISAGREEMENT_COLUMNS = [
+    "criterion", "item", "step", "reference_group", "judge_group", "reference_label",
+    "judge_label",
+]  # fmt: skip
+REPORT_FILES = {
+    "agreement.csv": (AgreementResult, AGREEMENT_COLUMNS),
+    "shortfall.csv": (ShortfallResult, SHORTFALL_COLUMNS),
+    "disagreements.csv": (Disagreement, DISAGREEMENT_COLUMNS),
+}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> object:
+    """A CSV cell safe to open in a spreadsheet.
+
+    Text that starts like a formula gets a leading apostrophe (OWASP "CSV injection");
+    numbers stay numbers, so a negative kappa is still -0.12. Missing numbers are empty.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else repr(round(value, 6))
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def write_rows(out: TextIO, columns: list[str], rows: Iterable[tuple]) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+        n += 1
+    return n
+
+
+def report_write(*, run: AgreementRun, name: str, out: TextIO) -> int:
+    model, columns = REPORT_FILES[name]
+    rows = model.objects.filter(run=run).order_by("pk").values_list(*columns)
+    return write_rows(out, columns, rows.iterator(chunk_size=5000))
+
+
+def report_write_dir(*, run: AgreementRun, directory: Path) -> dict[str, int]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in REPORT_FILES:
+        with open(directory / name, "w", encoding="utf-8", newline="") as out:
+            written[name] = report_write(run=run, name=name, out=out)
+    return written

@@ -1,0 +1,61 @@
+"""python manage.py agreement_report --project NAME --out DIR [--by KEY]... [--bootstrap N]
+[--seed S] [--reference GROUP] [--criterion NAME]...
+
+Runs a report (eagerly, or through the worker when a broker is set) and writes
+DIR/agreement.csv, DIR/shortfall.csv and DIR/disagreements.csv.
+"""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analysis import services
+from analysis.exports import report_write_dir
+from analysis.models import AgreementRun
+from annotations.errors import DomainError
+from annotations.models import Project
+
+
+class Command(BaseCommand):
+    help = "Compute the agreement report of a project and write its CSV files."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--project", required=True, help="project name")
+        parser.add_argument("--out", required=True, type=Path, help="directory for the CSVs")
+        parser.add_argument("--by", action="append", default=[], help="item meta key to slice by")
+        parser.add_argument("--bootstrap", type=int, default=1000, help="resamples (0 = none)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--reference", help="reference human group (default: expert)")
+        parser.add_argument("--criterion", action="append", default=[], help="only these")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
+
+    def handle(self, *args, **options) -> None:
+        project = Project.objects.filter(name=options["project"]).first()
+        if project is None:
+            raise CommandError(f"No project named {options['project']!r}.")
+        config = {
+            "criteria": options["criterion"],
+            "slice_keys": options["by"],
+            "reference_group": options["reference"],
+            "n_boot": options["bootstrap"],
+            "seed": options["seed"],
+        }
+        try:
+            run = services.agreement_run_start(project=project, user=None, config=config)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        deadline = time.monotonic() + options["timeout"]
+        while True:
+            run.refresh_from_db()
+            if run.status in (AgreementRun.Status.DONE, AgreementRun.Status.FAILED):
+                break
+            if time.monotonic() > deadline:
+                raise CommandError(f"Run #{run.pk} did not finish in time ({run.status}).")
+            time.sleep(0.5)
+        if run.status == AgreementRun.Status.FAILED:
+            raise CommandError(f"Run #{run.pk} failed: {run.error}")
+        written = report_write_dir(run=run, directory=options["out"])
+        for name, n in written.items():
+            self.stdout.write(f"{options['out'] / name}: {n:,} rows")
+        self.stdout.write(f"Run #{run.pk} took {run.timings.get('total_s', 0):.1f} s")
