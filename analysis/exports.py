@@ -2,7 +2,7 @@
 
 import csv
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -49,20 +49,38 @@ def cell(value: object) -> object:
     return text
 
 
-def write_rows(out: TextIO, columns: list[str], rows: Iterable[tuple]) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+class _LineBuffer:
+    """A file for csv.writer that keeps the last line, so CSV can be streamed line by line."""
+
+    line = ""
+
+    def write(self, value: str) -> None:
+        self.line = value
+
+
+def csv_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
+    buffer = _LineBuffer()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    n = 0
+    yield buffer.line
     for row in rows:
         writer.writerow([cell(v) for v in row])
-        n += 1
-    return n
+        yield buffer.line
+
+
+def report_lines(*, run: AgreementRun, name: str) -> Iterator[str]:
+    """The lines of one report file of a run, header first, read in chunks."""
+    model, columns = REPORT_FILES[name]
+    rows = model.objects.filter(run=run).order_by("pk").values_list(*columns)
+    return csv_lines(columns, rows.iterator(chunk_size=5000))
 
 
 def report_write(*, run: AgreementRun, name: str, out: TextIO) -> int:
-    model, columns = REPORT_FILES[name]
-    rows = model.objects.filter(run=run).order_by("pk").values_list(*columns)
-    return write_rows(out, columns, rows.iterator(chunk_size=5000))
+    n = -1  # the header is not a row
+    for line in report_lines(run=run, name=name):
+        out.write(line)
+        n += 1
+    return n
 
 
 def report_write_dir(*, run: AgreementRun, directory: Path) -> dict[str, int]:

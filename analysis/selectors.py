@@ -107,3 +107,24 @@ def run_get_for_lead(*, user: AbstractBaseUser, run_id: int) -> AgreementRun:
 
 def runs_for_project(*, project: Project) -> list[AgreementRun]:
     return list(AgreementRun.objects.filter(project=project)[:20])
+
+
+def human_groups(*, project: Project) -> list[str]:
+    return sorted({group for _, kind, group in rater_groups(project=project) if kind == "human"})
+
+
+def rater_groups(*, project: Project) -> set[tuple[str, str, str]]:
+    return set(annotations_selectors.rater_index(project=project).values())
+
+
+def meta_keys(*, project: Project) -> list[str]:
+    """The item meta keys seen in the project (first 2,000 items), to suggest slices."""
+    keys: set[str] = set()
+    for _, _, meta, _ in annotations_selectors.item_index(project=project)[:2000]:
+        keys.update(k for k, v in meta.items() if not isinstance(v, dict | list))
+    return sorted(keys)
+
+
+def headline_rows(*, run: AgreementRun) -> list:
+    """Overall rows of a finished run, for the run page."""
+    return list(run.results.filter(slice="all").order_by("criterion", "group_a", "group_b"))

@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("annotations.api_urls")),
+    path("api/", include("analysis.api_urls")),
+    path("", include("analysis.urls")),
     path("", include("annotations.urls")),
 ]

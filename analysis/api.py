@@ -1,0 +1,63 @@
+"""REST API for agreement runs: start one, poll it, download its CSVs."""
+
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analysis import selectors, services
+from analysis.exports import REPORT_FILES
+from analysis.models import AgreementRun
+from analysis.views import report_response
+from annotations import selectors as annotations_selectors
+
+
+class RunOutput(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.slug")
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AgreementRun
+        fields = [
+            "id", "project", "config", "status", "progress", "stage", "error", "attempts",
+            "created_at", "started_at", "finished_at", "timings", "files",
+        ]  # fmt: skip
+
+    def get_files(self, run: AgreementRun) -> dict[str, str]:
+        if run.status != AgreementRun.Status.DONE:
+            return {}
+        return {
+            name: reverse("analysis-api:run-file", args=[run.pk, name]) for name in REPORT_FILES
+        }
+
+
+class RunCreateApi(APIView):
+    class Input(serializers.Serializer):
+        criteria = serializers.ListField(child=serializers.CharField(), required=False)
+        slice_keys = serializers.ListField(child=serializers.CharField(), required=False)
+        reference_group = serializers.CharField(required=False, allow_null=True)
+        n_boot = serializers.IntegerField(min_value=0, max_value=20_000, default=1000)
+        seed = serializers.IntegerField(min_value=0, default=0)
+
+    def post(self, request: Request, slug: str) -> Response:
+        project = annotations_selectors.project_get_for_lead(user=request.user, slug=slug)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.agreement_run_start(
+            project=project, user=request.user, config=data.validated_data
+        )
+        run.refresh_from_db()
+        return Response(RunOutput(run).data, status=202)
+
+
+class RunDetailApi(APIView):
+    def get(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+        return Response(RunOutput(run).data)
+
+
+class RunFileApi(APIView):
+    def get(self, request: Request, run_id: int, name: str):
+        run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+        return report_response(run, name)

@@ -1,0 +1,97 @@
+"""Pure statistics for the agreement engine: no Django, no I/O, no global state.
+
+Input conventions
+-----------------
+* Categorical judgements are integer codes ``0..k-1`` stored in **float** arrays, with
+  ``np.nan`` for a missing judgement. Ordered scales (for weighted kappa, ordinal / interval
+  alpha) use the code order as the scale order, with equally spaced codes.
+* Multi-rater data is ``codes: (n_targets, n_raters)`` - one row per judged target (an output,
+  a pairwise comparison, a solution step), one column per rater. Two groups judging the same
+  targets are two matrices with the same rows. Per-target label vectors are ``(n_targets,)``.
+* ``n_categories`` is the size of the label set; when optional it is inferred from the
+  largest code. Gwet's AC1 requires it, because unused categories change chance agreement.
+* ``clusters: (n_targets,)`` labels targets that must be resampled together (the steps of
+  one solution share the solution's id). ``None`` resamples targets independently.
+* Uncertainty: ``n_boot=0`` (the default) gives an analytic interval where a standard one
+  exists (Cohen's kappa, correlations, binomial proportions) and a NaN interval otherwise;
+  ``n_boot > 0`` with ``rng: numpy.random.Generator`` gives a percentile cluster-bootstrap
+  interval computed for all resamples at once (see :mod:`analysis.stats.bootstrap`).
+* Results are frozen dataclasses (:class:`Estimate` and friends) whatever the options.
+  Malformed input (wrong shape, non-integer or out-of-range codes, bad options) raises
+  ``ValueError``; well-formed data on which a statistic is undefined (no pairs, a single
+  category, too few targets) gives ``value = nan`` with the counts showing why.
+"""
+
+from analysis.stats.agreement import consensus, percent_agreement
+from analysis.stats.alpha import (
+    coincidence_contributions,
+    krippendorff_alpha,
+    krippendorff_alpha_from_coincidences,
+)
+from analysis.stats.bias import longer_wins, position_consistency
+from analysis.stats.bootstrap import (
+    bootstrap_replicates,
+    bootstrap_sums,
+    cluster_ids,
+    percentile_interval,
+    resample_counts,
+    sum_by_cluster,
+)
+from analysis.stats.correlation import correlation, weighted_correlations
+from analysis.stats.earliest_error import (
+    earliest_error_agreement,
+    first_error,
+    first_error_offsets,
+)
+from analysis.stats.gap import bootstrap_p_value, human_ceiling_gap
+from analysis.stats.kappa import (
+    cohen_kappa,
+    cohen_kappa_from_tables,
+    contingency_table,
+    disagreement_weights,
+)
+from analysis.stats.multiple import benjamini_hochberg
+from analysis.stats.multirater import fleiss_kappa, gwet_ac1, gwet_ac1_pair
+from analysis.stats.results import (
+    EarliestErrorAgreement,
+    Estimate,
+    FirstErrorOffsets,
+    GapResult,
+    MultipleTestingResult,
+)
+
+__all__ = [
+    "EarliestErrorAgreement",
+    "Estimate",
+    "FirstErrorOffsets",
+    "GapResult",
+    "MultipleTestingResult",
+    "benjamini_hochberg",
+    "bootstrap_p_value",
+    "bootstrap_replicates",
+    "bootstrap_sums",
+    "cluster_ids",
+    "cohen_kappa",
+    "cohen_kappa_from_tables",
+    "coincidence_contributions",
+    "consensus",
+    "contingency_table",
+    "correlation",
+    "disagreement_weights",
+    "earliest_error_agreement",
+    "first_error",
+    "first_error_offsets",
+    "fleiss_kappa",
+    "gwet_ac1",
+    "gwet_ac1_pair",
+    "human_ceiling_gap",
+    "krippendorff_alpha",
+    "krippendorff_alpha_from_coincidences",
+    "longer_wins",
+    "percent_agreement",
+    "percentile_interval",
+    "position_consistency",
+    "resample_counts",
+    "sum_by_cluster",
+    "weighted_correlations",
+]

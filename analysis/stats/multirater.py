@@ -1,0 +1,233 @@
+"""Chance-corrected agreement among many raters: Fleiss' kappa and Gwet's AC1."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from analysis.stats._validate import (
+    as_codes,
+    category_counts,
+    check_same_length,
+    resolve_n_categories,
+    subset_clusters,
+)
+from analysis.stats.bootstrap import estimate_from_stats
+from analysis.stats.results import Estimate
+
+
+def _multirater_stats(codes: np.ndarray, n_categories: int) -> tuple[np.ndarray, int, int]:
+    """Per-item sufficient statistics shared by Fleiss' kappa and Gwet's AC1.
+
+    Returns
+    -------
+    stats : ndarray, shape (n_items, 3 + n_categories)
+        Columns: rated at all (r_i >= 1), pairable (r_i >= 2), observed agreement
+        ``sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))`` on pairable items, then ``r_ik / r_i``.
+    n_pairable : int
+    n_pairs : int
+        ``sum_i r_i (r_i - 1) / 2`` over all items.
+    """
+    counts = category_counts(codes, n_categories).astype(np.float64)
+    r = counts.sum(axis=1)
+    rated = r >= 1
+    pairable = r >= 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agree = (counts * (counts - 1.0)).sum(axis=1) / (r * (r - 1.0))
+        shares = counts / r[:, None]
+    stats = np.column_stack(
+        [
+            rated.astype(np.float64),
+            pairable.astype(np.float64),
+            np.where(pairable, agree, 0.0),
+            np.where(rated[:, None], shares, 0.0),
+        ]
+    )
+    return stats, int(pairable.sum()), int(round((r * (r - 1.0) / 2.0).sum()))
+
+
+def _observed_and_prevalence(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Gwet (2014): observed agreement averages over pairable items, category prevalence over
+    # every rated item, so a lone rating still informs chance agreement.
+    pa = sums[..., 2] / sums[..., 1]
+    prevalence = sums[..., 3:] / sums[..., 0:1]
+    return pa, prevalence
+
+
+def _fleiss_from_sums(sums: np.ndarray) -> np.ndarray:
+    pa, prevalence = _observed_and_prevalence(sums)
+    pe = (prevalence**2).sum(axis=-1)
+    return (pa - pe) / (1.0 - pe)
+
+
+def _multirater_estimate(
+    codes: npt.ArrayLike,
+    n_categories: int | None,
+    clusters: npt.ArrayLike | None,
+    n_boot: int,
+    rng: np.random.Generator | None,
+    confidence: float,
+    *,
+    gwet: bool,
+) -> Estimate:
+    arr = as_codes(codes, "codes", ndim=2)
+    k = resolve_n_categories([arr], n_categories)
+    if gwet and k < 2:
+        raise ValueError(f"Gwet's AC1 needs n_categories >= 2, got {k}")
+    stats, n_items, n_pairs = _multirater_stats(arr, k)
+
+    def ac1(sums: np.ndarray) -> np.ndarray:
+        pa, prevalence = _observed_and_prevalence(sums)
+        pe = (prevalence * (1.0 - prevalence)).sum(axis=-1) / (k - 1)
+        return (pa - pe) / (1.0 - pe)
+
+    name = (
+        f"Gwet's AC1 ({k} categories)"
+        if gwet
+        else "Fleiss' kappa generalised to unequal raters per item (Gwet 2014)"
+    )
+    return estimate_from_stats(
+        stats,
+        ac1 if gwet else _fleiss_from_sums,
+        clusters=clusters,
+        n_boot=n_boot,
+        rng=rng,
+        confidence=confidence,
+        n_items=n_items,
+        n_pairs=n_pairs,
+        name=name,
+    )
+
+
+def fleiss_kappa(
+    codes: npt.ArrayLike,
+    *,
+    n_categories: int | None = None,
+    clusters: npt.ArrayLike | None = None,
+    n_boot: int = 0,
+    rng: np.random.Generator | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Fleiss' kappa for many raters, allowing a different number of raters per item.
+
+    With ``r_i`` ratings of item ``i`` and ``r_ik`` of them in category ``k``:
+    ``pa`` = mean over items with ``r_i >= 2`` of ``sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))``;
+    ``pi_k`` = mean over items with ``r_i >= 1`` of ``r_ik / r_i``; ``pe = sum_k pi_k**2``;
+    ``kappa = (pa - pe) / (1 - pe)``. Items with fewer than two ratings give no pairs, so they
+    are dropped from ``pa``; as in Gwet (2014) they still count towards the category
+    prevalence ``pi_k``. With the same number of raters on every item this is Fleiss (1971).
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_items, n_raters)
+        Integer category codes ``0..k-1``, NaN for missing.
+    n_categories : int, optional
+        Inferred from the largest code when omitted (unused categories do not change kappa).
+    clusters : array_like, shape (n_items,), optional
+        Cluster of each item for the bootstrap.
+    n_boot : int, default 0
+        0 gives no interval (no analytic CI is provided); > 0 a percentile cluster bootstrap.
+    rng : numpy.random.Generator, optional
+        Required when ``n_boot > 0``.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    Estimate
+        ``value`` is NaN when every rating falls in one category (``pe == 1``) or no item has
+        two ratings. ``n_items``: items with >= 2 ratings; ``n_pairs``: rater pairs
+        ``sum_i r_i (r_i - 1) / 2``.
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychol. Bull.
+    76(5). Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed., ch. 2.
+    """
+    return _multirater_estimate(codes, n_categories, clusters, n_boot, rng, confidence, gwet=False)
+
+
+def gwet_ac1(
+    codes: npt.ArrayLike,
+    *,
+    n_categories: int,
+    clusters: npt.ArrayLike | None = None,
+    n_boot: int = 0,
+    rng: np.random.Generator | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Gwet's AC1 within one group of raters, allowing a different number of raters per item.
+
+    Written here because no maintained Python package computes AC1 for raw ratings with
+    missing data. Same ``pa`` and ``pi_k`` as :func:`fleiss_kappa` (Gwet 2014 conventions);
+    chance agreement is ``pe = sum_k pi_k (1 - pi_k) / (q - 1)`` with ``q = n_categories``.
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_items, n_raters)
+        Integer category codes ``0..q-1``, NaN for missing.
+    n_categories : int
+        ``q``, the number of categories raters could choose from, including unused ones
+        (``pe`` depends on it). Must be >= 2.
+    clusters : array_like, shape (n_items,), optional
+    n_boot : int, default 0
+        0 gives no interval; > 0 a percentile cluster bootstrap.
+    rng : numpy.random.Generator, optional
+        Required when ``n_boot > 0``.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    Estimate
+        ``value`` is NaN when no item has two ratings. ``n_items``: items with >= 2 ratings;
+        ``n_pairs``: rater pairs.
+
+    References
+    ----------
+    Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of
+    high agreement. Br. J. Math. Stat. Psychol. 61(1). Gwet, K. L. (2014). Handbook of
+    Inter-Rater Reliability, 4th ed., ch. 2.
+    """
+    return _multirater_estimate(codes, n_categories, clusters, n_boot, rng, confidence, gwet=True)
+
+
+def gwet_ac1_pair(
+    labels_a: npt.ArrayLike,
+    labels_b: npt.ArrayLike,
+    *,
+    n_categories: int,
+    clusters: npt.ArrayLike | None = None,
+    n_boot: int = 0,
+    rng: np.random.Generator | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Gwet's AC1 between two label vectors (e.g. two groups' consensus labels).
+
+    Targets missing in either vector are dropped, which gives Gwet's (2008) two-rater AC1.
+
+    Parameters
+    ----------
+    labels_a, labels_b : array_like, shape (n_targets,)
+        Category codes ``0..q-1``, NaN for missing.
+    n_categories : int
+        ``q``, including unused categories.
+    clusters, n_boot, rng, confidence
+        As in :func:`gwet_ac1`.
+
+    Returns
+    -------
+    Estimate
+        ``n_items`` and ``n_pairs``: targets with both labels.
+    """
+    a = as_codes(labels_a, "labels_a", ndim=1)
+    b = as_codes(labels_b, "labels_b", ndim=1)
+    check_same_length(a.shape[0], b, "labels_b")
+    both = ~np.isnan(a) & ~np.isnan(b)
+    sub_clusters = None if clusters is None else subset_clusters(clusters, both)
+    return gwet_ac1(
+        np.column_stack([a[both], b[both]]),
+        n_categories=n_categories,
+        clusters=sub_clusters,
+        n_boot=n_boot,
+        rng=rng,
+        confidence=confidence,
+    )

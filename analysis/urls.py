@@ -1,0 +1,13 @@
+from django.urls import path
+
+from analysis import views
+
+app_name = "analysis"
+
+urlpatterns = [
+    path("projects/<slug:slug>/reports/", views.run_list, name="run-list"),
+    path("projects/<slug:slug>/reports/new/", views.run_create, name="run-create"),
+    path("reports/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("reports/<int:run_id>/status/", views.run_status, name="run-status"),
+    path("reports/<int:run_id>/<str:name>", views.report_download, name="run-download"),
+]

@@ -1,0 +1,86 @@
+"""HTML pages for agreement reports (leads only)."""
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from analysis import selectors, services
+from analysis.exports import REPORT_FILES, report_lines
+from analysis.forms import RunForm
+from annotations import selectors as annotations_selectors
+from annotations.errors import DomainError
+
+
+def _form(project, data=None) -> RunForm:
+    groups = selectors.human_groups(project=project)
+    return RunForm(data, project=project, groups=groups)
+
+
+@login_required
+def run_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = annotations_selectors.project_get_for_lead(user=request.user, slug=slug)
+    return _run_list_page(request, project, _form(project))
+
+
+def _run_list_page(request, project, form, status=200) -> HttpResponse:
+    context = {
+        "project": project,
+        "form": form,
+        "runs": selectors.runs_for_project(project=project),
+        "meta_keys": selectors.meta_keys(project=project),
+    }
+    return render(request, "analysis/run_list.html", context, status=status)
+
+
+@login_required
+@require_POST
+def run_create(request: HttpRequest, slug: str) -> HttpResponse:
+    project = annotations_selectors.project_get_for_lead(user=request.user, slug=slug)
+    form = _form(project, request.POST)
+    if not form.is_valid():
+        return _run_list_page(request, project, form, status=400)
+    try:
+        run = services.agreement_run_start(project=project, user=request.user, config=form.config())
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _run_list_page(request, project, form, status=400)
+    return redirect("analysis:run-detail", run_id=run.pk)
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    context = {
+        "run": run,
+        "headline": selectors.headline_rows(run=run) if run.status == "done" else [],
+        "shortfall": list(run.shortfall.all()[:25]) if run.status == "done" else [],
+        "files": list(REPORT_FILES),
+    }
+    return render(request, "analysis/run_detail.html", context)
+
+
+@login_required
+def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    return JsonResponse(
+        {"status": run.status, "progress": run.progress, "stage": run.stage, "error": run.error}
+    )
+
+
+def report_download(request: HttpRequest, run_id: int, name: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    return report_response(run, name)
+
+
+def report_response(run, name: str) -> StreamingHttpResponse:
+    """Stream one CSV of a finished run (shared by the page and the API)."""
+    if name not in REPORT_FILES or run.status != "done":
+        raise Http404("No such report file.")
+    response = StreamingHttpResponse(report_lines(run=run, name=name), content_type="text/csv")
+    filename = f"{run.project.slug}-run{run.pk}-{name}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
