@@ -8,13 +8,14 @@ reason when DATABASE_URL / CELERY_BROKER_URL do not point at them. With REQUIRE_
 import os
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
-from annotations.models import Membership, Project
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("django"):
+        return
+    from django.conf import settings
+
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     has_broker = bool(settings.CELERY_BROKER_URL)
     require = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -32,12 +33,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path_factory) -> None:
-    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+def media_in_tmp(request: pytest.FixtureRequest, tmp_path_factory) -> None:
+    """Uploads go to a temporary folder, never into the project."""
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture
-def project(db) -> Project:
+def project(db):
+    from annotations.models import Project
+
     return Project.objects.create(name="Demo study", slug="demo-study")
 
 
@@ -45,24 +51,31 @@ def _user(django_user_model, username: str):
     return django_user_model.objects.create_user(username=username, password="pw-" + username)
 
 
+def _member(user, project, role: str, group: str) -> None:
+    # Imported here so that the pure statistics tests run without Django (-p no:django).
+    from annotations.models import Membership
+
+    Membership.objects.create(user=user, project=project, role=role, rater_group=group)
+
+
 @pytest.fixture
 def lead(db, django_user_model, project):
     user = _user(django_user_model, "alice")
-    Membership.objects.create(user=user, project=project, role="lead", rater_group="expert")
+    _member(user, project, "lead", "expert")
     return user
 
 
 @pytest.fixture
 def annotator(db, django_user_model, project):
     user = _user(django_user_model, "bob")
-    Membership.objects.create(user=user, project=project, role="annotator", rater_group="expert")
+    _member(user, project, "annotator", "expert")
     return user
 
 
 @pytest.fixture
 def second_annotator(db, django_user_model, project):
     user = _user(django_user_model, "charlie")
-    Membership.objects.create(user=user, project=project, role="annotator", rater_group="crowd")
+    _member(user, project, "annotator", "crowd")
     return user
 
 
@@ -73,6 +86,8 @@ def outsider(db, django_user_model):
 
 @pytest.fixture
 def on_postgres() -> bool:
+    from django.db import connection
+
     return connection.vendor == "postgresql"
 
 

@@ -169,7 +169,8 @@ def cohen_kappa(
         # statsmodels divides by zero in kappa_max for degenerate margins; we do not use it.
         warnings.simplefilter("ignore", RuntimeWarning)
         result = _statsmodels_cohens_kappa(table, wt=None if weights == "none" else weights)
-    se = float(result.std_kappa)
+    # Perfect agreement has zero variance, which rounding can push just below 0.
+    se = float(np.sqrt(max(float(result.var_kappa), 0.0)))
     z = float(scipy.stats.norm.ppf(0.5 + confidence / 2.0))
     return Estimate(
         value,

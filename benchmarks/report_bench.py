@@ -1,0 +1,198 @@
+"""Benchmark the agreement report: ~1,000,000 step judgements -> the full report with
+1,000-resample intervals, on PostgreSQL (or SQLite), against a bare-numpy floor.
+
+Run by hand from the repository root (not a test):
+
+    python benchmarks/report_bench.py                   # PostgreSQL on 127.0.0.1, 1M judgements
+    python benchmarks/report_bench.py --backend sqlite --solutions 4000
+
+The data: solutions of 5 steps in 10 subsets; 3 human experts judge each step with
+probability 0.95, 2 model judges judge every step (42,000 solutions -> ~1.02M judgements).
+The script imports it once (native JSONL through the normal importer), then times a report
+run in a fresh subprocess (peak RSS is that process's own) and the numpy floor: the same
+pair-agreement and kappa statistics computed straight from count matrices with one shared
+bootstrap matrix per slice, with no loading, no per-metric validation and no storing.
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results-report.md"
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_DB = "judgeapp_report_bench"
+PROJECT = "report benchmark"
+SUBSETS = [f"subset-{i}" for i in range(10)]
+EXPERTS = ["expert_1", "expert_2", "expert_3"]
+MODELS = ["judge_a", "judge_b"]
+
+
+def generate(path: Path, n_solutions: int, seed: int = 0) -> int:
+    rnd = random.Random(seed)
+    n = 0
+    with open(path, "w") as out:
+        crit = {"type": "criterion", "name": "validity", "target": "step", "scale": "nominal",
+                "labels": ["correct", "incorrect"], "error_labels": ["incorrect"]}  # fmt: skip
+        out.write(json.dumps(crit) + "\n")
+        for s in range(n_solutions):
+            steps = [
+                f"Step {k}: since $x_{k} = {rnd.randint(1, 99)}$, \\(y = 2x\\)." for k in range(5)
+            ]
+            item = {"type": "item", "id": f"sol-{s}", "kind": "solution", "prompt": "Solve.",
+                    "steps": steps, "meta": {"subset": SUBSETS[s % 10]}}  # fmt: skip
+            out.write(json.dumps(item) + "\n")
+        for s in range(n_solutions):
+            error_at = rnd.choice([-1, -1, 1, 2, 3, 4])
+            for k in range(5):
+                truth = "incorrect" if k == error_at else "correct"
+                for rater in EXPERTS + MODELS:
+                    is_model = rater in MODELS
+                    if not is_model and rnd.random() > 0.95:
+                        continue
+                    flip = rnd.random() < (0.2 if is_model else 0.08)
+                    value = ("correct" if truth == "incorrect" else "incorrect") if flip else truth
+                    line = {"type": "judgement", "item": f"sol-{s}", "step": k,
+                            "criterion": "validity", "rater": rater,
+                            "rater_kind": "model" if is_model else "human",
+                            "rater_group": rater if is_model else "expert", "value": value}  # fmt: skip
+                    out.write(json.dumps(line) + "\n")
+                    n += 1
+    return n
+
+
+def django_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CELERY_BROKER_URL", None)  # eager: time the computation, not the queue
+    env |= {"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "judgeapp.settings"}
+    return env
+
+
+def prepare(database_url: str, backend: str, n_solutions: int, workdir: Path) -> int:
+    if backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+            conn.execute(f"CREATE DATABASE {PG_DB}")
+    else:
+        Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    env = django_env(database_url)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    path = workdir / f"report-bench-{n_solutions}.jsonl"
+    n = generate(path, n_solutions)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "import_data", "--project", PROJECT, str(path)],
+        cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    print(f"imported {n:,} judgements in {time.perf_counter() - t0:.1f} s", flush=True)
+    return n
+
+
+RUN_SNIPPET = """
+import json, resource, time, django
+django.setup()
+from analysis import services
+from analysis.models import AgreementRun, AgreementResult
+from annotations.models import Project
+p = Project.objects.get(name=%(project)r)
+t0 = time.perf_counter()
+run = services.agreement_run_start(project=p, user=None, config=%(config)r)
+run.refresh_from_db()
+wall = time.perf_counter() - t0
+print(json.dumps({"status": run.status, "error": run.error, "timings": run.timings,
+                  "wall_s": wall, "rows": AgreementResult.objects.filter(run=run).count(),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def time_report(database_url: str, n_boot: int) -> dict:
+    config = {"slice_keys": ["subset"], "n_boot": n_boot, "seed": 1}
+    code = RUN_SNIPPET % {"project": PROJECT, "config": config}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=django_env(database_url),
+                         check=True, capture_output=True, text=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def numpy_floor(n_solutions: int, n_boot: int) -> float:
+    """Percent agreement (within experts, expert-vs-judge) and Cohen's kappa per slice with a
+    shared multinomial bootstrap: the arithmetic the report cannot avoid."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n_targets = n_solutions * 5
+    cluster = np.repeat(np.arange(n_solutions), 5)
+    truth = rng.integers(0, 2, n_targets)
+    experts = np.where(rng.random((n_targets, 3)) < 0.92, truth[:, None], 1 - truth[:, None])
+    judges = np.where(rng.random((n_targets, 2)) < 0.8, truth[:, None], 1 - truth[:, None])
+    started = time.perf_counter()
+    slices = [np.ones(n_solutions, bool)] + [np.arange(n_solutions) % 10 == i for i in range(10)]
+    slices += [np.ones(n_solutions, bool)] * 9  # step-position and length bins: same sizes
+    for keep in slices:
+        ids = np.flatnonzero(keep)
+        tmask = np.isin(cluster, ids)
+        e, j, c = experts[tmask], judges[tmask], np.searchsorted(ids, cluster[tmask])
+        ce = np.stack([(e == k).sum(1) for k in (0, 1)], 1)
+        cj = np.stack([(j == k).sum(1) for k in (0, 1)], 1)
+        stats = np.column_stack([
+            (ce * (ce - 1) / 2).sum(1), np.full(len(e), 3.0),  # within experts
+            (ce * cj).sum(1), np.full(len(e), 6.0),  # experts x judges
+            *(np.bincount(2 * (ce[:, 1] > 1) + (cj[:, 1] > 0), minlength=4)[None].repeat(len(e), 0).T),
+        ])  # fmt: skip
+        per_cluster = np.zeros((len(ids), stats.shape[1]))
+        np.add.at(per_cluster, c, stats)
+        counts = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n_boot)
+        sums = counts.astype(np.float32) @ per_cluster.astype(np.float32)
+        _ = sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 3]
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--solutions", type=int, default=42_000)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--skip-import", action="store_true", help="reuse the loaded database")
+    args = parser.parse_args()
+    workdir = Path(os.environ.get("BENCH_DIR", "/tmp"))
+    if args.backend == "postgres":
+        url = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+    else:
+        url = f"sqlite:///{workdir / 'report-bench.sqlite3'}"
+    n = None if args.skip_import else prepare(url, args.backend, args.solutions, workdir)
+    result = time_report(url, args.bootstrap)
+    floor = numpy_floor(args.solutions, args.bootstrap)
+    t = result["timings"]
+    lines = [
+        f"## Report benchmark ({args.backend}, {args.solutions:,} solutions x 5 steps, "
+        f"{n or 'existing'} judgements, {args.bootstrap} resamples, 21 slices)",
+        "",
+        "| phase | seconds |",
+        "|---|---:|",
+        f"| load judgements into arrays | {t['load_s']:.2f} |",
+        f"| statistics + bootstrap | {t['compute_s']:.2f} |",
+        f"| store result rows | {t['store_s']:.2f} |",
+        f"| **run total** | **{t['total_s']:.2f}** |",
+        f"| start to finish incl. Django setup-free wall | {result['wall_s']:.2f} |",
+        f"| bare-numpy floor (same slices, agreement + kappa, shared bootstrap) | {floor:.2f} |",
+        "",
+        f"Result rows: {result['rows']:,}; peak RSS of the run process: "
+        f"{result['peak_rss_mb']:.0f} MB; ratio to the floor: {t['total_s'] / floor:.1f}x.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.write_text(text)
+    if result["status"] != "done":
+        sys.exit(f"run failed: {result['error']}")
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "MB max child RSS")
+
+
+if __name__ == "__main__":
+    main()

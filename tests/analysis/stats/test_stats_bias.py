@@ -1,0 +1,57 @@
+"""Position consistency and length preference of pairwise judges."""
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis.stats import longer_wins, position_consistency
+
+NAN = np.nan
+
+
+def test_it_counts_verdicts_that_survive_swapping() -> None:
+    est = position_consistency(np.array([0, 1, 2, 0, NAN]), np.array([0, 2, 2, 1, 0]))
+    assert est.value == pytest.approx(0.5)
+    assert (est.n_items, est.n_pairs) == (4, 4)
+
+
+def test_it_reproduces_newcombe_1998_wilson_intervals() -> None:
+    # Newcombe (1998), Stat. Med. 17: 81/263 -> (0.2553, 0.3662); 15/148 -> (0.0624, 0.1605).
+    for successes, n, expected in ((81, 263, (0.2553, 0.3662)), (15, 148, (0.0624, 0.1605))):
+        ab = np.zeros(n)
+        ba = np.where(np.arange(n) < successes, 0.0, 1.0)
+        est = position_consistency(ab, ba)
+        assert est.value == pytest.approx(successes / n)
+        assert (est.ci_low, est.ci_high) == pytest.approx(expected, abs=5e-5)
+        assert "Wilson" in est.method
+
+
+def test_it_counts_decisive_verdicts_won_by_the_longer_answer() -> None:
+    verdicts = np.array([0, 1, 2, 0, 1, 0])
+    len_a = np.array([10, 5, 7, 3, 3, 8])
+    len_b = np.array([5, 10, 1, 9, 3, 8])
+    # Kept: 0 (A longer, A wins), 1 (B longer, B wins), 3 (A shorter, A wins).
+    est = longer_wins(verdicts, len_a, len_b)
+    assert est.value == pytest.approx(2 / 3)
+    assert est.n_items == 3
+
+
+def test_it_honours_custom_verdict_codes() -> None:
+    est = longer_wins(
+        np.array([2, 2, 0]), np.array([9, 1, 5]), np.array([1, 9, 1]), a_wins_code=2, b_wins_code=0
+    )
+    # A wins when A is longer (kept, longer wins), A wins when shorter, B wins when shorter.
+    assert est.value == pytest.approx(1 / 3)
+
+
+def test_it_returns_nan_without_usable_comparisons() -> None:
+    est = longer_wins(np.array([2.0, 0.0]), np.array([1, 3]), np.array([2, 3]))
+    assert math.isnan(est.value) and est.n_items == 0
+
+
+def test_it_rejects_equal_win_codes_and_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="differ"):
+        longer_wins(np.zeros(2), np.ones(2), np.ones(2), a_wins_code=1, b_wins_code=1)
+    with pytest.raises(ValueError, match="len_b"):
+        longer_wins(np.zeros(2), np.ones(2), np.ones(3))
