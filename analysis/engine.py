@@ -224,7 +224,11 @@ class _SliceRunner:
         self.value = slice_value
         self.codes = {name: g.codes[mask] for name, g in data.groups.items()}
         self.n_items = len(np.unique(clusters))
-        self.boot = {"clusters": clusters, "n_boot": config.n_boot, "rng": rng}
+        # One set of resamples for every statistic of the slice (see stats.Resampler).
+        self.resampler = (
+            stats.Resampler.draw(clusters, config.n_boot, rng) if config.n_boot > 0 else None
+        )
+        self.boot = {"clusters": clusters, "n_boot": config.n_boot, "rng": self.resampler}
 
     def row(self, a: str, b: str, metric: str, est: Estimate) -> ResultRow:
         return ResultRow(
@@ -352,7 +356,7 @@ class _SliceRunner:
             grid[solution, steps[is_step]] = cons[is_step]
             grids.append(stats.first_error(grid, self.data.error_codes))
         result = stats.earliest_error_agreement(
-            grids[0], grids[1], clusters=uniq, n_boot=self.config.n_boot, rng=self.rng
+            grids[0], grids[1], clusters=uniq, n_boot=self.config.n_boot, rng=self.resampler
         )
         for metric in (
             "first_error_accuracy",
@@ -392,7 +396,7 @@ class _SliceRunner:
                 result = stats.human_ceiling_gap(
                     codes,
                     human,
-                    rng=self.rng,
+                    rng=self.resampler,
                     n_boot=self.config.n_boot,
                     n_categories=data.n_categories,
                     tie_code=None,

@@ -61,7 +61,8 @@ def generate(path: Path, n_solutions: int, seed: int = 0) -> int:
                     line = {"type": "judgement", "item": f"sol-{s}", "step": k,
                             "criterion": "validity", "rater": rater,
                             "rater_kind": "model" if is_model else "human",
-                            "rater_group": rater if is_model else "expert", "value": value}  # fmt: skip
+                            "rater_group": rater if is_model else "expert",
+                            "value": value}  # fmt: skip
                     out.write(json.dumps(line) + "\n")
                     n += 1
     return n
@@ -144,11 +145,14 @@ def numpy_floor(n_solutions: int, n_boot: int) -> float:
         stats = np.column_stack([
             (ce * (ce - 1) / 2).sum(1), np.full(len(e), 3.0),  # within experts
             (ce * cj).sum(1), np.full(len(e), 6.0),  # experts x judges
-            *(np.bincount(2 * (ce[:, 1] > 1) + (cj[:, 1] > 0), minlength=4)[None].repeat(len(e), 0).T),
+            *np.eye(4)[2 * (ce[:, 1] > 1) + (cj[:, 1] > 0)].T,  # consensus contingency cells
         ])  # fmt: skip
         per_cluster = np.zeros((len(ids), stats.shape[1]))
         np.add.at(per_cluster, c, stats)
-        counts = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n_boot)
+        m = len(ids)
+        draws = rng.integers(0, m, size=(n_boot, m), dtype=np.int32)
+        draws += (np.arange(n_boot, dtype=np.int32) * m)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=n_boot * m).reshape(n_boot, m)
         sums = counts.astype(np.float32) @ per_cluster.astype(np.float32)
         _ = sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 3]
     return time.perf_counter() - started
@@ -161,7 +165,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--skip-import", action="store_true", help="reuse the loaded database")
     args = parser.parse_args()
-    workdir = Path(os.environ.get("BENCH_DIR", "/tmp"))
+    workdir = Path(os.environ.get("BENCH_DIR", "/tmp"))  # noqa: S108 - a scratch folder
     if args.backend == "postgres":
         url = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
     else:

@@ -30,6 +30,7 @@ from analysis.stats.alpha import (
 )
 from analysis.stats.bias import longer_wins, position_consistency
 from analysis.stats.bootstrap import (
+    Resampler,
     bootstrap_replicates,
     bootstrap_sums,
     cluster_ids,
@@ -68,6 +69,7 @@ __all__ = [
     "MultipleTestingResult",
     "benjamini_hochberg",
     "bootstrap_p_value",
+    "Resampler",
     "bootstrap_replicates",
     "bootstrap_sums",
     "cluster_ids",

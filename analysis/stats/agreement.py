@@ -12,7 +12,7 @@ from analysis.stats._validate import (
     include_tie_code,
     resolve_n_categories,
 )
-from analysis.stats.bootstrap import estimate_from_stats
+from analysis.stats.bootstrap import Resampler, estimate_from_stats
 from analysis.stats.results import Estimate
 
 
@@ -68,7 +68,7 @@ def percent_agreement(
     tie_code: int | None = None,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Pooled pairwise percent agreement, within one group or between two groups.

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analysis.stats._validate import as_codes, category_counts, resolve_n_categories
-from analysis.stats.bootstrap import check_bootstrap_args, estimate_from_stats
+from analysis.stats.bootstrap import Resampler, check_bootstrap_args, estimate_from_stats
 from analysis.stats.results import Estimate
 
 AlphaLevel = Literal["nominal", "ordinal", "interval"]
@@ -100,7 +100,7 @@ def krippendorff_alpha(
     n_categories: int | None = None,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Krippendorff's alpha for codes with missing values.

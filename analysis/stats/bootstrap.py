@@ -20,6 +20,7 @@ sec. 3.8 (resampling clusters).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -34,10 +35,79 @@ SumsMetric = Callable[[np.ndarray], np.ndarray]
 _MAX_CELLS_PER_CHUNK = 4_000_000
 
 
-def check_bootstrap_args(n_boot: int, rng: np.random.Generator | None) -> None:
-    """Raise unless ``n_boot >= 0`` and a Generator is given whenever ``n_boot > 0``."""
+@dataclass(frozen=True, eq=False)
+class Resampler:
+    """One set of cluster resamples, shared by every statistic computed on the same data.
+
+    A report computes a dozen statistics per slice. Drawing the resamples once per slice and
+    passing this object as ``rng`` makes all of them use the same resamples: it is faster
+    (drawing ``n_boot x n_clusters`` counts costs more than most statistics) and the
+    intervals of one slice are then jointly consistent. A statistic that leaves some targets
+    out (e.g. targets without a consensus) still resamples the slice's clusters; the left-out
+    ones contribute nothing to a resample.
+
+    Attributes
+    ----------
+    labels : ndarray, shape (n_clusters,)
+        Sorted cluster labels.
+    counts : ndarray of float32, shape (n_boot, n_clusters)
+        How often each cluster is drawn in each resample (rows sum to ``n_clusters``).
+    """
+
+    labels: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def draw(cls, clusters: npt.ArrayLike, n_boot: int, rng: np.random.Generator) -> Resampler:
+        """Draw ``n_boot`` resamples of the distinct labels in ``clusters``."""
+        check_bootstrap_args(n_boot, rng)
+        labels = np.unique(np.asarray(clusters))
+        counts = np.empty((n_boot, labels.shape[0]), dtype=np.float32)
+        start = 0
+        for block in resample_counts(labels.shape[0], n_boot, rng):
+            counts[start : start + block.shape[0]] = block
+            start += block.shape[0]
+        return cls(labels, counts)
+
+    @property
+    def n_boot(self) -> int:
+        return int(self.counts.shape[0])
+
+    def columns(self, clusters: npt.ArrayLike) -> np.ndarray:
+        """The column of ``counts`` for each cluster label; ValueError for an unknown one."""
+        wanted = np.asarray(clusters)
+        cols = np.searchsorted(self.labels, wanted)
+        found = cols < self.labels.shape[0]
+        found[found] = self.labels[cols[found]] == wanted[found]
+        if not found.all():
+            raise ValueError("clusters holds labels that this Resampler did not draw")
+        return cols
+
+    def sums(self, target_stats: np.ndarray, clusters: npt.ArrayLike) -> np.ndarray:
+        """Sums of per-target statistics over every resample, shape (n_boot, n_stats)."""
+        cols = self.columns(clusters)
+        used, ids = np.unique(cols, return_inverse=True)
+        per_cluster = sum_by_cluster(target_stats, ids.reshape(-1), used.shape[0])
+        # Few clusters: gather their columns; most of them: one pass over the whole matrix.
+        if used.shape[0] * 2 < self.labels.shape[0]:
+            counts = self.counts[:, used]
+        else:
+            counts = self.counts
+            full = np.zeros((self.labels.shape[0], per_cluster.shape[1]))
+            full[used] = per_cluster
+            per_cluster = full
+        return (counts @ per_cluster.astype(np.float32)).astype(np.float64)
+
+
+def check_bootstrap_args(n_boot: int, rng: np.random.Generator | Resampler | None) -> None:
+    """Raise unless ``n_boot >= 0`` and a Generator (or a Resampler with as many resamples)
+    is given whenever ``n_boot > 0``."""
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
         raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    if n_boot > 0 and isinstance(rng, Resampler):
+        if rng.n_boot != n_boot:
+            raise ValueError(f"the Resampler holds {rng.n_boot} resamples, n_boot is {n_boot}")
+        return
     if n_boot > 0 and not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy.random.Generator when n_boot > 0")
 
@@ -149,7 +219,7 @@ def bootstrap_replicates(
     *,
     clusters: npt.ArrayLike | None,
     n_boot: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | Resampler,
 ) -> np.ndarray:
     """Evaluate a sums-based metric on ``n_boot`` cluster-bootstrap resamples.
 
@@ -164,14 +234,20 @@ def bootstrap_replicates(
     clusters : array_like, shape (n_targets,), or None
         Cluster label of each target; None resamples targets independently.
     n_boot : int
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or Resampler
+        A Resampler reuses resamples drawn once for several statistics.
 
     Returns
     -------
     ndarray, shape (n_boot,) or (n_boot, n_metrics)
     """
-    ids, n_clusters = cluster_ids(clusters, target_stats.shape[0])
-    sums = bootstrap_sums(sum_by_cluster(target_stats, ids, n_clusters), n_boot, rng)
+    if isinstance(rng, Resampler):
+        if clusters is None:
+            raise ValueError("a shared Resampler needs the cluster label of each target")
+        sums = rng.sums(target_stats, clusters)
+    else:
+        ids, n_clusters = cluster_ids(clusters, target_stats.shape[0])
+        sums = bootstrap_sums(sum_by_cluster(target_stats, ids, n_clusters), n_boot, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(metric(sums), dtype=np.float64)
 
@@ -208,7 +284,7 @@ def estimate_from_stats(
     *,
     clusters: npt.ArrayLike | None,
     n_boot: int,
-    rng: np.random.Generator | None,
+    rng: np.random.Generator | Resampler | None,
     confidence: float,
     n_items: int,
     n_pairs: int,

@@ -12,6 +12,7 @@ import scipy.stats
 
 from analysis.stats._validate import check_confidence, subset_clusters
 from analysis.stats.bootstrap import (
+    Resampler,
     bootstrap_label,
     bootstrap_se,
     check_bootstrap_args,
@@ -161,7 +162,7 @@ def correlation(
     method: CorrelationMethod,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Correlation between two groups' per-target mean scores.
@@ -234,7 +235,14 @@ def correlation(
     if n >= 3:
         rows_per_block = max(1, _MAX_WEIGHT_CELLS // max(n, 1))
         done = 0
-        for counts in resample_counts(n_clusters, n_boot, rng):
+        if isinstance(rng, Resampler):
+            shared = np.unique(np.asarray(kept)) if kept is not None else None
+            if shared is None:
+                raise ValueError("a shared Resampler needs the cluster label of each target")
+            blocks = [rng.counts[:, rng.columns(shared)].astype(np.float64)]
+        else:
+            blocks = resample_counts(n_clusters, n_boot, rng)
+        for counts in blocks:
             for start in range(0, counts.shape[0], rows_per_block):
                 weights = counts[start : start + rows_per_block][:, ids]
                 block = weighted_correlations(x, y, weights, method=method)

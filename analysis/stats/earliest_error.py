@@ -10,6 +10,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.stats._validate import check_confidence, subset_clusters
 from analysis.stats.bootstrap import (
+    Resampler,
     bootstrap_label,
     bootstrap_replicates,
     bootstrap_se,
@@ -93,7 +94,7 @@ def earliest_error_agreement(
     *,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> EarliestErrorAgreement:
     """Exact-match accuracies of a judge's first-error step against a reference.

@@ -14,6 +14,7 @@ from analysis.stats._validate import (
     resolve_n_categories,
 )
 from analysis.stats.bootstrap import (
+    Resampler,
     bootstrap_label,
     bootstrap_replicates,
     bootstrap_se,
@@ -104,7 +105,7 @@ def human_ceiling_gap(
     model_codes: npt.ArrayLike,
     human_codes: npt.ArrayLike,
     *,
-    rng: np.random.Generator,
+    rng: np.random.Generator | Resampler,
     n_boot: int = 1000,
     n_categories: int | None = None,
     tie_code: int | None = None,

@@ -17,7 +17,7 @@ from analysis.stats._validate import (
     resolve_n_categories,
     subset_clusters,
 )
-from analysis.stats.bootstrap import check_bootstrap_args, estimate_from_stats
+from analysis.stats.bootstrap import Resampler, check_bootstrap_args, estimate_from_stats
 from analysis.stats.results import Estimate
 
 KappaWeights = Literal["none", "linear", "quadratic"]
@@ -96,7 +96,7 @@ def cohen_kappa(
     weights: KappaWeights = "none",
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Cohen's kappa between two label vectors, unweighted or weighted.

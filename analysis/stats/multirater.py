@@ -12,7 +12,7 @@ from analysis.stats._validate import (
     resolve_n_categories,
     subset_clusters,
 )
-from analysis.stats.bootstrap import estimate_from_stats
+from analysis.stats.bootstrap import Resampler, estimate_from_stats
 from analysis.stats.results import Estimate
 
 
@@ -65,7 +65,7 @@ def _multirater_estimate(
     n_categories: int | None,
     clusters: npt.ArrayLike | None,
     n_boot: int,
-    rng: np.random.Generator | None,
+    rng: np.random.Generator | Resampler | None,
     confidence: float,
     *,
     gwet: bool,
@@ -105,7 +105,7 @@ def fleiss_kappa(
     n_categories: int | None = None,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Fleiss' kappa for many raters, allowing a different number of raters per item.
@@ -152,7 +152,7 @@ def gwet_ac1(
     n_categories: int,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Gwet's AC1 within one group of raters, allowing a different number of raters per item.
@@ -197,7 +197,7 @@ def gwet_ac1_pair(
     n_categories: int,
     clusters: npt.ArrayLike | None = None,
     n_boot: int = 0,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
     """Gwet's AC1 between two label vectors (e.g. two groups' consensus labels).
