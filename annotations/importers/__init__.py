@@ -4,11 +4,16 @@ writer (writer.py) validates and stores any stream, all or nothing."""
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from annotations.importers import native
+from annotations.importers import judgebench, mtbench, native, prm800k, processbench, summeval
 from annotations.importers.records import Record
 
 Parser = Callable[[list[Path]], Iterator[Record]]
 
 FORMATS: dict[str, Parser] = {
     "native": native.parse,
+    "mtbench": mtbench.parse,
+    "processbench": processbench.parse,
+    "summeval": summeval.parse,
+    "judgebench": judgebench.parse,
+    "prm800k": prm800k.parse,
 }

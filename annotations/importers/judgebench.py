@@ -1,0 +1,230 @@
+"""JUDGE-BENCH (Bavaresco et al. 2025): human-rated NLG data sets in one JSON format.
+
+A file is `{dataset, annotations: [{metric, category, worst, best | labels_list, prompt}],
+instances: [{id, instance, annotations: {metric: {individual_human_scores, mean_human |
+majority_human}}}]}`.
+
+- Each entry of `annotations` becomes a per-item criterion named after its metric: `graded`
+  -> ordinal with the integer labels worst..best (in that order, so a higher code is better);
+  `categorical` -> nominal with `labels_list`. A graded metric whose scores are not all whole
+  numbers becomes an interval criterion from worst to best instead, so the scores are kept as
+  they are rather than rounded (the two files shipped in demo_data have whole numbers only).
+- Each instance becomes a `response` item with the id `<data set>-<instance id>`: the ids
+  repeat across data sets (0, 1, 2...). The data set is the file's `dataset` field as a slug
+  (`newsroom`), or the file's name without `.json` when it has none; the file name comes
+  second because an upload may change it, and the same instance must get the same id on a
+  re-import. A text instance is the response and the prompt is empty. An object instance is
+  split: its response-like field (`response`, `output`, `summary`, `hypothesis`,
+  `generation`, `target`, `answer`, first found) is the response and the other fields, as
+  indented JSON, the prompt; with no such field the whole object, as indented JSON, is the
+  response. Meta: `dataset` (as written in the file), `instance_id`.
+- `individual_human_scores[i]` becomes a judgement by rater `human_<i+1>` (group `human`).
+  Caveat: JUDGE-BENCH does not say who gave a score; the position is NOT a stable rater
+  identity (human_1 of one instance may be another person than human_1 of the next), so
+  per-rater statistics (one rater's bias, pairwise agreement between two named raters) are not
+  meaningful on these data; statistics that treat raters as exchangeable (Krippendorff's alpha,
+  Fleiss' kappa, mean ratings) are.
+- A null score is skipped (no judgement). A whole-number float (4.0) is taken as the integer.
+
+The files are small and are loaded whole; a file's items are yielded before its judgements.
+Errors name the file, the instance (1-based) and the field.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.utils.text import slugify
+
+from annotations.importers.native import FieldError
+from annotations.importers.processbench import EntryOrigin, load_json
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    LineError,
+    Origin,
+    Record,
+)
+
+RESPONSE_FIELDS = ("response", "output", "summary", "hypothesis", "generation", "target", "answer")
+
+
+def parse(paths: list[Path]) -> Iterator[Record]:
+    """Yield each file's criteria, then its instances, then their scores."""
+    for path in map(Path, paths):
+        data, error = load_json(path)
+        if error is not None:
+            yield error
+            continue
+        origin = Origin(path.name, 1)
+        if not isinstance(data, dict) or not isinstance(data.get("instances"), list):
+            yield LineError(origin, "instances", "must be an object with a list of instances")
+            continue
+        criteria = _criteria(data, path.name)
+        yield from criteria.values()
+        dataset = data.get("dataset") if isinstance(data.get("dataset"), str) else ""
+        prefix = slugify(dataset)[:80] or path.stem
+        # A file's items go before its judgements, so the writer stores them in batches.
+        scores: list[Record] = []
+        for number, instance in enumerate(data["instances"], start=1):
+            where = EntryOrigin(path.name, number)
+            try:
+                item, judgements = _instance(instance, where, prefix, dataset, criteria)
+            except FieldError as exc:
+                yield LineError(where, exc.field, exc.message)
+                continue
+            yield item
+            scores.extend(judgements)
+        yield from scores
+
+
+def _criteria(data: dict, source: str) -> dict[str, CriterionRecord | LineError]:
+    """The criteria by metric name; a malformed definition is a LineError in its place."""
+    definitions = data.get("annotations")
+    if not isinstance(definitions, list) or not definitions:
+        return {"": LineError(Origin(source, 1), "annotations", "must be a non-empty list")}
+    criteria: dict[str, CriterionRecord | LineError] = {}
+    origin = Origin(source, 1)
+    for position, definition in enumerate(definitions):
+        try:
+            name, record = _criterion(definition, origin, data["instances"])
+        except FieldError as exc:
+            field = f"annotations[{position}].{exc.field}".rstrip(".")
+            criteria[f"#{position}"] = LineError(origin, field, exc.message)
+            continue
+        criteria[name] = record
+    return criteria
+
+
+def _criterion(definition: Any, origin: Origin, instances: list) -> tuple[str, CriterionRecord]:
+    if not isinstance(definition, dict):
+        raise FieldError("", "must be an object")
+    name = definition.get("metric")
+    if not isinstance(name, str) or not name:
+        raise FieldError("metric", "must be a non-empty string")
+    category = definition.get("category")
+    if category == "categorical":
+        labels = definition.get("labels_list")
+        if not isinstance(labels, list):
+            raise FieldError("labels_list", "must be a list of labels")
+        return name, CriterionRecord(origin, name, "item", "nominal", labels=labels)
+    if category != "graded":
+        raise FieldError("category", f"must be graded or categorical, got {category!r}")
+    worst, best = definition.get("worst"), definition.get("best")
+    if not _is_whole(worst) or not _is_whole(best) or worst == best:
+        raise FieldError("worst", f"worst and best must be two whole numbers, got {worst}, {best}")
+    worst, best = int(worst), int(best)
+    if all(_is_whole(score) for score in _scores(instances, name) if score is not None):
+        step = 1 if best > worst else -1
+        labels = list(range(worst, best + step, step))
+        return name, CriterionRecord(origin, name, "item", "ordinal", labels=labels)
+    low, high = sorted((worst, best))
+    return name, CriterionRecord(origin, name, "item", "interval", min_value=low, max_value=high)
+
+
+def _scores(instances: list, metric: str) -> Iterator[Any]:
+    for instance in instances:
+        annotations = instance.get("annotations") if isinstance(instance, dict) else None
+        entry = annotations.get(metric) if isinstance(annotations, dict) else None
+        scores = entry.get("individual_human_scores") if isinstance(entry, dict) else None
+        if isinstance(scores, list):
+            yield from scores
+
+
+def _is_whole(value: Any) -> bool:
+    return _is_number(value) and float(value).is_integer()
+
+
+def _instance(
+    instance: Any,
+    origin: Origin,
+    prefix: str,
+    dataset: str,
+    criteria: dict[str, CriterionRecord | LineError],
+) -> tuple[ItemRecord, list[JudgementRecord]]:
+    if not isinstance(instance, dict):
+        raise FieldError("", "must be an object")
+    instance_id = instance.get("id")
+    if not isinstance(instance_id, str | int) or isinstance(instance_id, bool):
+        raise FieldError("id", f"must be a string or an integer, got {instance_id!r}")
+    prompt, response = _texts(instance.get("instance"))
+    item_id = f"{prefix}-{instance_id}"
+    item = ItemRecord(
+        origin=origin,
+        external_id=item_id,
+        kind="response",
+        prompt=prompt,
+        response=response,
+        meta={"dataset": dataset, "instance_id": instance_id},
+    )
+    judgements = []
+    annotations = instance.get("annotations")
+    if not isinstance(annotations, dict):
+        raise FieldError("annotations", "must be an object of metric -> scores")
+    for metric, entry in annotations.items():
+        criterion = criteria.get(metric)
+        if not isinstance(criterion, CriterionRecord):
+            raise FieldError(f"annotations.{metric}", "is not a metric of the file's annotations")
+        scores = entry.get("individual_human_scores") if isinstance(entry, dict) else None
+        if not isinstance(scores, list):
+            raise FieldError(f"annotations.{metric}.individual_human_scores", "must be a list")
+        for position, score in enumerate(scores, start=1):
+            if score is None:
+                continue
+            if criterion.scale == "ordinal" and _is_whole(score):
+                score = int(score)
+            if not _fits(criterion, score):
+                field = f"annotations.{metric}.individual_human_scores[{position - 1}]"
+                raise FieldError(field, f"{json.dumps(score)[:60]} is not a {_range(criterion)}")
+            judgements.append(
+                JudgementRecord(
+                    origin=origin,
+                    item=item_id,
+                    criterion=metric,
+                    rater=f"human_{position}",
+                    rater_kind="human",
+                    rater_group="human",
+                    value=score,
+                )
+            )
+    return item, judgements
+
+
+def _fits(criterion: CriterionRecord, score: Any) -> bool:
+    if criterion.scale == "interval":
+        return _is_number(score) and criterion.min_value <= score <= criterion.max_value
+    # Compared as JSON, as the writer does: 1 and "1" are different labels, true is not 1.
+    return json.dumps(score) in {json.dumps(label) for label in criterion.labels}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _range(criterion: CriterionRecord) -> str:
+    if criterion.scale == "interval":
+        return f"number from {criterion.min_value:g} to {criterion.max_value:g}"
+    return f"label of {criterion.name!r} ({', '.join(map(json.dumps, criterion.labels))})"
+
+
+def _texts(instance: Any) -> tuple[str, str]:
+    """(prompt, response) of an instance: a text, or an object split as the module says."""
+    if isinstance(instance, str):
+        return "", instance
+    if not isinstance(instance, dict):
+        raise FieldError("instance", "must be a text or an object")
+    field = next((name for name in RESPONSE_FIELDS if name in instance), None)
+    if field is None:
+        return "", _readable(instance)
+    response = instance[field]
+    rest = {key: value for key, value in instance.items() if key != field}
+    return (
+        _readable(rest) if rest else "",
+        response if isinstance(response, str) else _readable(response),
+    )
+
+
+def _readable(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

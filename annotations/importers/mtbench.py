@@ -1,0 +1,334 @@
+"""MT-bench pairwise votes (Zheng et al. 2023): the human CSV, the GPT-4 pair CSV, the questions.
+
+Pass every file as an argument, in any order; each is recognised by its contents:
+- a CSV with the columns `question_id,model_a,model_b,winner,judge,turn` (the human votes and
+  the GPT-4 pair votes have the same columns; the `judge` column tells them apart);
+- `question.jsonl` (`{question_id, category, turns}`): required, it gives the question texts;
+- `reference_answer_gpt-4.jsonl` (`{question_id, choices: [{turns}]}`): optional, it fills in
+  the reference answer of the math, reasoning and coding questions: the reference GPT-4 was
+  shown as a judge in the paper. (The short human notes in question.jsonl's `reference` field
+  are not imported.) An item's content includes its reference answer, so pass the same
+  files on every import into one project.
+
+One pair item per (question, the two models in alphabetical order, turn), with the id
+`q81-alpaca-13b-vs-gpt-3.5-turbo-t1`; answer A is the model first in alphabetical order. A row
+that names the models the other way round has its verdict swapped (and `"swapped": true` in the
+judgement's meta, so position bias stays measurable). The answer texts are not in the data:
+`response_a` and `response_b` stay None. The item's prompt is the judged turn's question; a
+turn-2 prompt also shows the turn-1 question, marked as context.
+
+Raters: `expert_N` (group `expert`) and `author_N` (group `author`) are people; `gpt4_pair` is
+the model GPT-4 (group `gpt-4`). "tie (inconsistent)" (GPT-4's verdict flipped when the answers
+swapped places) is stored as "tie" with `{"inconsistent": true}` in the judgement's meta.
+
+Repeats: one judge may vote twice on the same (question, pair, turn), e.g. once in each order
+(the human CSV has one such case: author_0 on question 128, claude-v1 vs gpt-3.5-turbo, turn 1).
+A project keeps one judgement per rater and target, so the first vote is kept and the later ones
+are dropped, recorded on the kept judgement's meta as `dropped_repeats` (how many) and
+`dropped_values` (their verdicts, re-expressed in alphabetical order), so a disagreeing repeat
+is never lost silently.
+
+The CSVs are streamed twice: the first pass yields the items (all before any vote, so the
+writer stores them in batches) and finds the repeats, keeping one small key per vote; the
+second yields the votes.
+"""
+
+import csv
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annotations.importers.native import FieldError
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    LineError,
+    Origin,
+    Record,
+)
+
+CSV_COLUMNS = ("question_id", "model_a", "model_b", "winner", "judge", "turn")
+WINNERS = {"model_a": "a", "model_b": "b", "tie": "tie", "tie (inconsistent)": "tie"}
+SWAPPED = {"a": "b", "b": "a", "tie": "tie"}
+CRITERION = "preference"
+GPT4_JUDGE = "gpt4_pair"
+HUMAN_JUDGE = re.compile(r"(expert|author)_\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    question_id: int
+    first: str  # the model first in alphabetical order: answer A
+    second: str
+    turn: int
+    judge: str
+    value: str  # "a", "b" or "tie", in alphabetical order
+    inconsistent: bool
+    swapped: bool
+
+    @property
+    def item_id(self) -> str:
+        return f"q{self.question_id}-{self.first}-vs-{self.second}-t{self.turn}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.judge, self.item_id)
+
+
+@dataclass(slots=True)
+class Question:
+    category: str
+    turns: list[str]
+    references: list[str] | None = None
+
+
+def parse(paths: list[Path]) -> Iterator[Record]:
+    """Yield the preference criterion, the pair items and the votes of MT-bench files."""
+    questions: dict[int, Question] = {}
+    references: dict[int, list[str]] = {}
+    vote_files: list[Path] = []
+    for path in paths:
+        kind, error = _kind(Path(path))
+        if error is not None:
+            yield error
+        elif kind == "questions":
+            yield from _read_jsonl(Path(path), _question, questions)
+        elif kind == "references":
+            yield from _read_jsonl(Path(path), _reference, references)
+        else:
+            vote_files.append(Path(path))
+    if not vote_files:
+        return
+    first = Origin(vote_files[0].name, 1)
+    if not questions:
+        yield LineError(first, "", "question.jsonl is missing: pass it too, for the questions")
+        return
+    for question_id, answers in references.items():
+        if question_id in questions:
+            questions[question_id].references = answers
+    yield CriterionRecord(origin=first, name=CRITERION, target="item", scale="pairwise")
+    repeats: dict[tuple[str, str], list[str]] = defaultdict(list)
+    yield from _items(vote_files, questions, repeats)
+    yield from _votes(vote_files, questions, repeats)
+
+
+def _kind(path: Path) -> tuple[str, LineError | None]:
+    """questions, references or votes, from the first line of the file."""
+    try:
+        # utf-8-sig: a CSV saved by a spreadsheet starts with a byte order mark.
+        with open(path, encoding="utf-8-sig") as handle:
+            head = next((line for line in handle if line.strip()), "")
+    except UnicodeDecodeError:
+        return "", LineError(Origin(path.name, 1), "", "is not UTF-8 text")
+    if head.lstrip().startswith("{"):
+        try:
+            obj = json.loads(head)
+        except json.JSONDecodeError:
+            obj = {}
+        if isinstance(obj, dict) and "turns" in obj:
+            return "questions", None
+        if isinstance(obj, dict) and "choices" in obj:
+            return "references", None
+        message = "is neither question.jsonl nor a reference answer file (no turns or choices)"
+        return "", LineError(Origin(path.name, 1), "", message)
+    header = next(csv.reader([head]), [])
+    missing = [name for name in CSV_COLUMNS if name not in header]
+    if missing:
+        message = f"is not an MT-bench vote CSV: missing column(s) {', '.join(missing)}"
+        return "", LineError(Origin(path.name, 1), "", message)
+    return "votes", None
+
+
+def _read_jsonl(
+    path: Path, build: Callable[[dict], tuple[int, Any]], into: dict
+) -> Iterator[LineError]:
+    """Fill `into` with question id -> what `build` makes of each line; yield the bad lines."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            origin = Origin(path.name, number)
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise FieldError("", "must be a JSON object")
+                question_id, value = build(obj)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                yield LineError(origin, "", "not valid JSON")
+                continue
+            except FieldError as exc:
+                yield LineError(origin, exc.field, exc.message)
+                continue
+            into[question_id] = value
+
+
+def _question_id(obj: dict) -> int:
+    question_id = obj.get("question_id")
+    if not isinstance(question_id, int) or isinstance(question_id, bool):
+        raise FieldError("question_id", f"must be an integer, got {question_id!r}")
+    return question_id
+
+
+def _texts(value: object, field: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
+        raise FieldError(field, "must be a non-empty list of strings")
+    return value
+
+
+def _question(obj: dict) -> tuple[int, Question]:
+    category = obj.get("category")
+    if not isinstance(category, str):
+        raise FieldError("category", f"must be a string, got {category!r}")
+    return _question_id(obj), Question(category, _texts(obj.get("turns"), "turns"))
+
+
+def _reference(obj: dict) -> tuple[int, list[str]]:
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise FieldError("choices", "must be a non-empty list of objects")
+    return _question_id(obj), _texts(choices[0].get("turns"), "choices")
+
+
+def _rows(paths: list[Path]) -> Iterator[tuple[Origin, Vote | FieldError]]:
+    for path in paths:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            try:
+                for row in reader:
+                    origin = Origin(path.name, reader.line_num)
+                    try:
+                        yield origin, _vote(row)
+                    except FieldError as exc:
+                        yield origin, exc
+            except (UnicodeDecodeError, csv.Error) as exc:
+                reason = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+                yield Origin(path.name, reader.line_num + 1), FieldError("", reason)
+
+
+def _vote(row: dict) -> Vote:
+    try:
+        question_id = int(row["question_id"])
+    except (TypeError, ValueError):
+        raise FieldError("question_id", f"must be an integer, got {row['question_id']!r}") from None
+    model_a, model_b = row["model_a"] or "", row["model_b"] or ""
+    if not model_a or not model_b or model_a == model_b:
+        raise FieldError("model_b", "model_a and model_b must name two different models")
+    if row["turn"] not in ("1", "2"):
+        raise FieldError("turn", f"must be 1 or 2, got {row['turn']!r}")
+    winner = row["winner"]
+    if winner not in WINNERS:
+        raise FieldError("winner", f"must be one of {', '.join(WINNERS)}, got {winner!r}")
+    judge = row["judge"] or ""
+    if judge != GPT4_JUDGE and not HUMAN_JUDGE.fullmatch(judge):
+        raise FieldError("judge", f"must be expert_N, author_N or gpt4_pair, got {judge!r}")
+    swapped = model_a > model_b
+    value = WINNERS[winner]
+    return Vote(
+        question_id=question_id,
+        first=min(model_a, model_b),
+        second=max(model_a, model_b),
+        turn=int(row["turn"]),
+        judge=judge,
+        value=SWAPPED[value] if swapped else value,
+        inconsistent=winner == "tie (inconsistent)",
+        swapped=swapped,
+    )
+
+
+def _items(
+    paths: list[Path], questions: dict[int, Question], repeats: dict[tuple[str, str], list[str]]
+) -> Iterator[ItemRecord]:
+    """Each pair item once; fills `repeats` with the values of every vote after the first."""
+    items: set[str] = set()
+    votes: set[tuple[str, str]] = set()
+    for origin, vote in _rows(paths):
+        if not isinstance(vote, Vote) or _problem(vote, questions) is not None:
+            continue  # reported by _votes
+        if vote.key in votes:
+            repeats[vote.key].append(vote.value)
+        votes.add(vote.key)
+        if vote.item_id not in items:
+            items.add(vote.item_id)
+            yield _item(origin, vote, questions[vote.question_id])
+
+
+def _votes(
+    paths: list[Path], questions: dict[int, Question], repeats: dict[tuple[str, str], list[str]]
+) -> Iterator[JudgementRecord | LineError]:
+    kept: set[tuple[str, str]] = set()
+    for origin, vote in _rows(paths):
+        if isinstance(vote, FieldError):
+            yield LineError(origin, vote.field, vote.message)
+            continue
+        problem = _problem(vote, questions)
+        if problem is not None:
+            yield LineError(origin, *problem)
+            continue
+        if vote.key not in kept:
+            kept.add(vote.key)
+            yield _judgement(origin, vote, repeats.get(vote.key, []))
+
+
+def _problem(vote: Vote, questions: dict[int, Question]) -> tuple[str, str] | None:
+    """(field, message) when the vote's question or turn is not in question.jsonl."""
+    question = questions.get(vote.question_id)
+    if question is None:
+        return "question_id", f"{vote.question_id} is not in question.jsonl"
+    if vote.turn > len(question.turns):
+        return "turn", f"question {vote.question_id} has {len(question.turns)} turn(s)"
+    return None
+
+
+def _item(origin: Origin, vote: Vote, question: Question) -> ItemRecord:
+    prompt = question.turns[0]
+    if vote.turn == 2:
+        prompt = (
+            "[Turn 1 question, already answered - context only]\n"
+            f"{question.turns[0]}\n\n"
+            "[Turn 2 question - the turn being judged]\n"
+            f"{question.turns[1]}"
+        )
+    references = question.references or []
+    reference = references[vote.turn - 1] if len(references) >= vote.turn else ""
+    return ItemRecord(
+        origin=origin,
+        external_id=vote.item_id,
+        kind="pair",
+        prompt=prompt,
+        reference_answer=reference or None,
+        meta={
+            "turn": vote.turn,
+            "category": question.category,
+            "model_a": vote.first,
+            "model_b": vote.second,
+            "question_id": vote.question_id,
+        },
+    )
+
+
+def _judgement(origin: Origin, vote: Vote, dropped: list[str]) -> JudgementRecord:
+    meta: dict = {}
+    if vote.inconsistent:
+        meta["inconsistent"] = True
+    if vote.swapped:
+        meta["swapped"] = True
+    if dropped:
+        meta["dropped_repeats"] = len(dropped)
+        meta["dropped_values"] = dropped
+    is_model = vote.judge == GPT4_JUDGE
+    return JudgementRecord(
+        origin=origin,
+        item=vote.item_id,
+        criterion=CRITERION,
+        rater=vote.judge,
+        rater_kind="model" if is_model else "human",
+        rater_group="gpt-4" if is_model else vote.judge.split("_")[0],
+        value=vote.value,
+        meta=meta,
+        rater_model="gpt-4" if is_model else "",
+    )

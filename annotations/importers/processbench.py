@@ -1,0 +1,164 @@
+"""ProcessBench (Zheng et al. 2024): expert step labels on competition-math solutions.
+
+Each file is a JSON list of `{id, generator, problem, steps: [str], final_answer_correct: bool,
+label: int}`; `label` is the 0-based index of the earliest wrong step, or -1 when every step is
+correct. A file is one subset (gsm8k, math, olympiadbench, omnimath).
+
+Every entry becomes a `solution` item (id = the entry's id, prompt = the problem, meta `subset`
+and `generator`) and the judgements below. The subset is the id's prefix (`gsm8k` of
+`gsm8k-0`), which is the file's name without `.json` in the published data; it is not taken
+from the file name itself, which an upload may change (`gsm8k_x7Yz.json`): the item would then
+differ from the one imported before, and a re-import would be rejected. An id without a prefix
+takes the file's name.
+- `validity` per step by `processbench_experts` (human, group `expert`): the steps before the
+  earliest error "correct", the error step "incorrect"; later steps are left unjudged, since
+  the experts stopped there. With label -1 every step is "correct".
+- `solution_correct` by `processbench_experts`: "correct" iff label == -1.
+- `solution_correct` by `outcome_check` (model, group `outcome-check`): `final_answer_correct`,
+  what a judge that reads only the final answer says. Where it says "correct" and the experts
+  do not, an answer-only check passed a flawed solution.
+
+The files are small, so each is loaded whole; a file's items are yielded before its
+judgements. Errors name the file and the entry (1-based).
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annotations.importers.native import FieldError
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    LineError,
+    Origin,
+    Record,
+)
+
+LABELS = ["correct", "incorrect"]
+EXPERTS = "processbench_experts"
+OUTCOME_CHECK = "outcome_check"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOrigin(Origin):
+    """Where a record came from in a JSON list: `line` is the entry's 1-based position."""
+
+    def __str__(self) -> str:
+        return f"{self.source} entry {self.line}"
+
+
+def load_json(path: Path) -> tuple[Any, LineError | None]:
+    """The parsed file, or an error naming the line where the JSON breaks."""
+    try:
+        return json.loads(path.read_bytes()), None
+    except json.JSONDecodeError as exc:
+        return None, LineError(Origin(path.name, exc.lineno), "", f"not valid JSON ({exc.msg})")
+    except UnicodeDecodeError:
+        return None, LineError(Origin(path.name, 1), "", "is not UTF-8 text")
+
+
+def parse(paths: list[Path]) -> Iterator[Record]:
+    """Yield the two criteria, then each file's solutions and their judgements."""
+    if not paths:
+        return
+    first = Origin(Path(paths[0]).name, 1)
+    yield CriterionRecord(
+        origin=first,
+        name="validity",
+        target="step",
+        scale="nominal",
+        labels=LABELS,
+        error_labels=["incorrect"],
+    )
+    yield CriterionRecord(
+        origin=first, name="solution_correct", target="item", scale="nominal", labels=LABELS
+    )
+    for path in map(Path, paths):
+        data, error = load_json(path)
+        if error is not None:
+            yield error
+            continue
+        if not isinstance(data, list):
+            yield LineError(Origin(path.name, 1), "", "must be a JSON list of solutions")
+            continue
+        # A file's items go before its judgements, so the writer stores them in batches.
+        judgements: list[Record] = []
+        for number, entry in enumerate(data, start=1):
+            origin = EntryOrigin(path.name, number)
+            try:
+                item, labels = _solution(entry, origin, default_subset=path.stem)
+            except FieldError as exc:
+                yield LineError(origin, exc.field, exc.message)
+                continue
+            yield item
+            judgements.extend(labels)
+        yield from judgements
+
+
+def _field(entry: dict, name: str, kind: type, what: str) -> Any:
+    value = entry.get(name)
+    # bool is an int subclass; a JSON true is not a label index.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise FieldError(name, f"must be {what}, got {json.dumps(value)[:60]}")
+    return value
+
+
+def _solution(
+    entry: Any, origin: Origin, default_subset: str
+) -> tuple[ItemRecord, list[JudgementRecord]]:
+    """The item and judgements of one entry, built only once the whole entry is valid."""
+    if not isinstance(entry, dict):
+        raise FieldError("", "must be a JSON object")
+    item_id = _field(entry, "id", str, "a string")
+    subset = item_id.rsplit("-", 1)[0] if "-" in item_id else default_subset
+    steps = _field(entry, "steps", list, "a list of strings")
+    if not steps or not all(isinstance(step, str) for step in steps):
+        raise FieldError("steps", "must be a non-empty list of strings")
+    label = _field(entry, "label", int, "an integer")
+    if not -1 <= label < len(steps):
+        raise FieldError("label", f"must be -1 or a step index 0..{len(steps) - 1}, got {label}")
+    final_answer_correct = _field(entry, "final_answer_correct", bool, "true or false")
+    item = ItemRecord(
+        origin=origin,
+        external_id=item_id,
+        kind="solution",
+        prompt=_field(entry, "problem", str, "a string"),
+        steps=steps,
+        meta={"subset": subset, "generator": _field(entry, "generator", str, "a string")},
+    )
+    judged = len(steps) if label == -1 else label + 1
+    experts_verdict = "correct" if label == -1 else "incorrect"
+    outcome_verdict = "correct" if final_answer_correct else "incorrect"
+    return item, [
+        *(
+            _judgement(origin, item_id, "validity", "incorrect" if i == label else "correct", i)
+            for i in range(judged)
+        ),
+        _judgement(origin, item_id, "solution_correct", experts_verdict),
+        _judgement(origin, item_id, "solution_correct", outcome_verdict, rater=OUTCOME_CHECK),
+    ]
+
+
+def _judgement(
+    origin: Origin,
+    item_id: str,
+    criterion: str,
+    value: str,
+    step: int | None = None,
+    rater: str = EXPERTS,
+) -> JudgementRecord:
+    is_model = rater == OUTCOME_CHECK
+    return JudgementRecord(
+        origin=origin,
+        item=item_id,
+        criterion=criterion,
+        rater=rater,
+        rater_kind="model" if is_model else "human",
+        rater_group="outcome-check" if is_model else "expert",
+        value=value,
+        step=step,
+    )

@@ -1,0 +1,198 @@
+"""python manage.py load_demo: the demo projects, users and memberships. Safe to run again.
+
+Loads three projects from the real data in `annotations/demo_data/` (see its NOTICE.md), each
+only while it has no judgements yet, so a second run imports nothing and keeps what annotators
+did in the meantime. Creates the superuser `admin` (lead of every demo project) and the
+annotators `annotator1` and `annotator2` (rater group `expert`) with the password from
+DEMO_PASSWORD (default "judgeapp-demo"). `make run` runs this every time, so it never undoes a
+person's change: a password is set only when the account is created (never reset to the
+well-known default), a description or guidelines only where they are blank. `make run` runs
+`migrate` before this.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotations import services
+from annotations.models import Judgement, Membership, Project
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+DEFAULT_PASSWORD = "judgeapp-demo"  # noqa: S105 - a local demo login, printed on purpose
+ANNOTATORS = ("annotator1", "annotator2")
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    name: str
+    format: str
+    files: tuple[str, ...]
+    description: str
+    guidelines: str
+
+
+MT_BENCH_GUIDELINES = """\
+## Which answer is better?
+
+You see one question from MT-bench and two assistants' answers, **A** and **B**. For a turn-2
+question the turn-1 question is shown first, as context: judge only the answer to turn 2.
+
+- Choose **A** or **B** if one answer is clearly more helpful, correct and relevant.
+- Choose **tie** if neither is clearly better (both good or both bad).
+- Do not let the length of an answer, the order of A and B or the assistants' names sway you.
+- For math, reasoning and coding questions a reference answer is shown: check correctness
+  against it first.
+
+The stored votes are from Zheng et al. (2023): 58 expert annotators, 7 paper authors and
+GPT-4 as a pairwise judge. The answer texts are not part of the published votes.
+"""
+
+PROCESSBENCH_GUIDELINES = """\
+## Is each step correct?
+
+Read the problem, then the solution one step at a time.
+
+- Mark a step **correct** if its reasoning and calculations are right *given the steps
+  before it*, even if it does not make much progress.
+- Mark a step **incorrect** if it contains a mathematical error, a wrong claim, a false
+  assumption or a calculation mistake.
+- Stop at the **first incorrect step**: later steps build on a wrong result and are not
+  judged.
+- Then give your verdict on the whole solution: **correct** only if every step is.
+
+Do not judge a solution by its final answer alone: a flawed solution can still end in the
+right number, which is exactly what this project measures.
+"""
+
+SUMMEVAL_GUIDELINES = """\
+## Rate the summary, 1 (worst) to 5 (best), on four criteria
+
+Read the news article, then the summary.
+
+- **Coherence**: the summary is well-structured and well-organised; it builds from sentence
+  to sentence into a coherent body of information, not a heap of related facts.
+- **Consistency**: every fact in the summary is supported by the article; no hallucinated
+  or contradicting facts.
+- **Fluency**: each sentence is well-written: no formatting problems, capitalisation errors
+  or ungrammatical sentences that make it hard to read.
+- **Relevance**: the summary keeps the important content of the article and leaves out
+  redundant or unimportant details.
+
+Judge each criterion on its own: a fluent summary can still be inconsistent.
+"""
+
+PROJECTS = (
+    DemoProject(
+        name="MT-bench",
+        format="mtbench",
+        files=(
+            "mt_bench/mt_bench_human.csv",
+            "mt_bench/mt_bench_gpt4_pair.csv",
+            "mt_bench/question.jsonl",
+            "mt_bench/reference_answer_gpt-4.jsonl",
+        ),
+        description=(
+            "Pairwise preferences on MT-bench questions: expert and author votes next to "
+            "GPT-4 as a judge, on the same answer pairs (Zheng et al. 2023)."
+        ),
+        guidelines=MT_BENCH_GUIDELINES,
+    ),
+    DemoProject(
+        name="ProcessBench",
+        format="processbench",
+        files=tuple(
+            f"processbench/{name}.json" for name in ("gsm8k", "math", "olympiadbench", "omnimath")
+        ),
+        description=(
+            "Step-by-step correctness of competition-math solutions: expert labels of the "
+            "first wrong step, and an answer-only check (a sample of 400 from ProcessBench)."
+        ),
+        guidelines=PROCESSBENCH_GUIDELINES,
+    ),
+    DemoProject(
+        name="SummEval",
+        format="summeval",
+        files=tuple(
+            sorted(
+                f"summeval/{path.name}"
+                for path in (DEMO_DATA / "summeval").glob("M*_outputs_annotations.jsonl")
+            )
+        ),
+        description=(
+            "1,200 news summaries rated 1-5 for coherence, consistency, fluency and "
+            "relevance by 3 experts and 5 crowd workers (Fabbri et al. 2021)."
+        ),
+        guidelines=SUMMEVAL_GUIDELINES,
+    ),
+)
+
+
+class Command(BaseCommand):
+    help = "Load the demo projects, users and memberships (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        password = os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+        users, created = _users(password)
+        admin, *annotators = users
+        for demo in PROJECTS:
+            project = services.project_get_or_create(name=demo.name)
+            self._load(project, demo)
+            with transaction.atomic():
+                _describe(project, demo)
+                services.membership_set(project=project, user=admin, role=Membership.Role.LEAD)
+                for user in annotators:
+                    services.membership_set(
+                        project=project,
+                        user=user,
+                        role=Membership.Role.ANNOTATOR,
+                        rater_group="expert",
+                    )
+        port = os.environ.get("PORT") or "8000"
+        self.stdout.write(f"\nOpen http://127.0.0.1:{port}/ and log in as:")
+        roles = ["superuser, lead of every demo project"] + ["annotator"] * len(annotators)
+        for user, role in zip(users, roles, strict=True):
+            shown = password if user.username in created else "(unchanged: the account existed)"
+            self.stdout.write(f"  {user.username:<11} password {shown}  - {role}")
+
+    def _load(self, project: Project, demo: DemoProject) -> None:
+        if Judgement.objects.filter(item__project=project).exists():
+            self.stdout.write(f"{demo.name}: already loaded, left as it is")
+            return
+        counts = services.items_import(
+            project=project, paths=[DEMO_DATA / name for name in demo.files], format=demo.format
+        )
+        self.stdout.write(
+            f"{demo.name}: {counts.items_created:,} items, "
+            f"{counts.judgements_created:,} judgements, {counts.raters_created:,} raters"
+        )
+
+
+def _users(password: str) -> tuple[list, set[str]]:
+    """admin (a superuser) and the annotators, and the names of those created now."""
+    user_model = get_user_model()
+    users, created = [], set()
+    with transaction.atomic():
+        for name in ("admin", *ANNOTATORS):
+            user, is_new = user_model.objects.get_or_create(username=name)
+            if is_new:
+                user.set_password(password)
+                user.is_staff = user.is_superuser = name == "admin"
+                user.save()
+                created.add(name)
+            users.append(user)
+    return users, created
+
+
+def _describe(project: Project, demo: DemoProject) -> None:
+    """The demo's description and guidelines, where the project has none."""
+    changed = []
+    for field in ("description", "guidelines"):
+        if not getattr(project, field).strip():
+            setattr(project, field, getattr(demo, field))
+            changed.append(field)
+    if changed:
+        project.save(update_fields=changed)

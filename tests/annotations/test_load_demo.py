@@ -1,0 +1,88 @@
+"""The load_demo command: the three demo projects, their users and memberships, run twice."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from annotations.models import Item, Judgement, Membership, Project
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "annotations" / "demo_data"
+
+
+def _load() -> str:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def _judgements() -> dict[str, int]:
+    return {
+        p.name: Judgement.objects.filter(item__project=p).count() for p in Project.objects.all()
+    }
+
+
+@pytest.mark.django_db
+def test_it_loads_the_demo_twice_without_changing_anything_the_second_time(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
+    monkeypatch.setenv("PORT", "8123")
+    first = _load()
+    loaded = _judgements()
+    assert set(loaded) == {"MT-bench", "ProcessBench", "SummEval"}
+    assert loaded["MT-bench"] == 3355 + 2400 - 1
+    assert loaded["SummEval"] == 1200 * 4 * 8
+    solutions = [
+        entry
+        for path in sorted((DEMO_DATA / "processbench").glob("*.json"))
+        for entry in json.loads(path.read_bytes())
+    ]
+    steps = sum(len(e["steps"]) if e["label"] == -1 else e["label"] + 1 for e in solutions)
+    assert loaded["ProcessBench"] == steps + 2 * len(solutions) == 2674
+    assert Item.objects.filter(project__name="ProcessBench").count() == 400
+    assert "http://127.0.0.1:8123/" in first
+    assert "admin       password s3cret-demo" in first
+
+    second = _load()
+    assert _judgements() == loaded
+    assert second.count("already loaded") == 3
+    assert "s3cret-demo" not in second  # the accounts existed; their passwords were kept
+
+
+@pytest.mark.django_db
+def test_it_creates_the_users_and_their_memberships_in_every_demo_project(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    _load()
+    users = get_user_model().objects
+    admin = users.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password("judgeapp-demo")
+    for name in ("annotator1", "annotator2"):
+        user = users.get(username=name)
+        assert not user.is_staff and user.check_password("judgeapp-demo")
+    for project in Project.objects.all():
+        memberships = set(
+            Membership.objects.filter(project=project).values_list(
+                "user__username", "role", "rater_group"
+            )
+        )
+        assert memberships == {
+            ("admin", "lead", "expert"),
+            ("annotator1", "annotator", "expert"),
+            ("annotator2", "annotator", "expert"),
+        }
+        assert project.description and project.guidelines.startswith("## ")
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_changed_password_and_edited_guidelines(monkeypatch):
+    _load()
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("changed-by-admin")
+    admin.save()
+    Project.objects.filter(name="SummEval").update(guidelines="Our own rules.")
+    _load()
+    admin.refresh_from_db()
+    assert admin.check_password("changed-by-admin")
+    assert Project.objects.get(name="SummEval").guidelines == "Our own rules."
