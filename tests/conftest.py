@@ -10,7 +10,6 @@ import os
 import pytest
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("django"):
         return
