@@ -46,6 +46,8 @@ class CriterionData:
     item_ref: list[str]  # (n_items,) external id of each item
     item_n_steps: np.ndarray  # (n_items,)
     groups: dict[str, Group] = field(default_factory=dict)
+    # (n_items, 2) lengths of answers A and B in characters, NaN where unknown
+    item_lengths: np.ndarray | None = None
 
     @property
     def tie_code(self) -> int | None:
@@ -253,6 +255,8 @@ class _SliceRunner:
             group = data.groups[name]
             if group.inconsistent is not None:
                 yield from self._position_consistency(name, group.inconsistent[self.mask])
+            if data.scale == "pairwise" and data.item_lengths is not None:
+                yield from self._longer_wins(name, codes)
             judged = (~np.isnan(codes)).sum(axis=1) >= 2
             if codes.shape[1] < 2 or not judged.any():
                 continue
@@ -382,6 +386,21 @@ class _SliceRunner:
             "proportion, Wilson score interval",
         )
         yield self.row(name, name, "position_consistency", est)
+
+    def _longer_wins(self, name: str, codes: np.ndarray) -> Iterator[ResultRow]:
+        """Length bias: how often the longer answer wins, where both lengths are known."""
+        lengths = self.data.item_lengths[self.data.target_item[self.mask]]
+        known = ~np.isnan(lengths).any(axis=1)
+        if not known.any():
+            return
+        verdicts = codes[known].ravel()
+        len_a = np.repeat(lengths[known, 0], codes.shape[1])
+        len_b = np.repeat(lengths[known, 1], codes.shape[1])
+        judged = ~np.isnan(verdicts)
+        if not judged.any():
+            return
+        est = stats.longer_wins(verdicts[judged], len_a[judged], len_b[judged])
+        yield self.row(name, name, "longer_answer_wins", est)
 
     def gaps(self, ref: str) -> tuple[list[ShortfallRow], list[ResultRow]]:
         data = self.data

@@ -71,9 +71,13 @@ def criterion_data_load(*, criterion: Criterion, items: list[tuple]) -> Criterio
         error_codes=error_codes,
         target_item=target_item,
         target_step=target_step,
-        item_meta=[meta for _, _, meta, _ in items],
-        item_ref=[external_id for _, external_id, _, _ in items],
-        item_n_steps=np.array([n_steps for *_, n_steps in items], dtype=np.int64),
+        item_meta=[item[2] for item in items],
+        item_ref=[item[1] for item in items],
+        item_n_steps=np.array([item[3] for item in items], dtype=np.int64),
+        item_lengths=np.array(
+            [(np.nan if a is None else a, np.nan if b is None else b) for *_, a, b in items],
+            dtype=np.float64,
+        ).reshape(-1, 2),
         groups=groups,
     )
 
@@ -120,7 +124,7 @@ def rater_groups(*, project: Project) -> set[tuple[str, str, str]]:
 def meta_keys(*, project: Project) -> list[str]:
     """The item meta keys seen in the project (first 2,000 items), to suggest slices."""
     keys: set[str] = set()
-    for _, _, meta, _ in annotations_selectors.item_index(project=project)[:2000]:
+    for _, _, meta, *_ in annotations_selectors.item_index(project=project)[:2000]:
         keys.update(k for k, v in meta.items() if not isinstance(v, dict | list))
     return sorted(keys)
 

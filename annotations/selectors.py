@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
+from django.db.models.functions import Length
 from django.http import Http404
 
 from annotations.models import ImportJob, Item, Judgement, Membership, Project, Rater
@@ -77,12 +78,14 @@ def judgement_meta_flags(*, criterion_id: int, key: str) -> list[tuple[int, int,
     )
 
 
-def item_index(*, project: Project) -> list[tuple[int, str, dict, int]]:
-    """(id, external id, meta, number of steps) of every item in a project."""
+def item_index(*, project: Project) -> list[tuple[int, str, dict, int, int | None, int | None]]:
+    """(id, external id, meta, number of steps, length of answer A, length of answer B) of
+    every item in a project; a length is None when that answer is absent."""
     return list(
         Item.objects.filter(project=project)
         .order_by("pk")
-        .values_list("pk", "external_id", "meta", "n_steps")
+        .annotate(len_a=Length("response_a"), len_b=Length("response_b"))
+        .values_list("pk", "external_id", "meta", "n_steps", "len_a", "len_b")
     )
 
 

@@ -128,3 +128,24 @@ def test_it_flags_small_slices_in_the_shortfall():
     flags = {(s.slice, s.slice_value): s.small_slice for s in report.shortfall}
     assert flags[("all", "all")] is False
     assert flags[("subset", "gsm8k")] is True
+
+
+def test_it_measures_how_often_the_longer_answer_wins():
+    n = 40
+    lengths = np.column_stack([np.arange(n) % 2 * 100 + 50, np.full(n, 100)]).astype(float)
+    lengths[:4] = np.nan  # answers not known for these pairs
+    longer = np.where(lengths[:, 0] > lengths[:, 1], 0.0, 1.0)  # code of the longer answer
+    verbose_judge = longer[:, None].copy()
+    data = CriterionData(
+        name="pref", scale="pairwise", labels=["a", "b", "tie"], n_categories=3, error_codes=[],
+        target_item=np.arange(n), target_step=np.full(n, -1), item_meta=[{}] * n,
+        item_ref=[str(i) for i in range(n)], item_n_steps=np.zeros(n, dtype=int),
+        item_lengths=lengths,
+        groups={"gpt": Group("gpt", "model", verbose_judge)},
+    )  # fmt: skip
+
+    report = criterion_report(data, ReportConfig(n_boot=0))
+
+    (row,) = rows_by(report, metric="longer_answer_wins")
+    assert (row.estimate, row.n_items) == (1.0, 36)
+    assert row.ci_low < 1.0 and "Wilson" in row.method
