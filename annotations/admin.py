@@ -93,3 +93,6 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "format", "status", "lines_done", "error_count", "created_at"]
     list_filter = ["status", "format", "project"]
     readonly_fields = ["counts", "errors", "started_at", "finished_at"]
+
+
+from annotations.annotate import admin as annotate_admin  # noqa: E402, F401 - registers Assignment, GoldItem

@@ -6,6 +6,8 @@ criterion, enforced by the database. Step judgements are rows, never a JSON blob
 step statistics are queries.
 """
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,10 +20,20 @@ class Project(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+    overlap = models.PositiveSmallIntegerField(
+        default=1, help_text="How many annotators judge each item (k)."
+    )
+    error_ends_solution = models.BooleanField(
+        default=False,
+        help_text="A step marked with an error label ends the solution: later steps need no label.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -236,3 +248,85 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} into {self.project} ({self.status})"
+
+
+class Assignment(models.Model):
+    """One item in one annotator's queue.
+
+    The database keeps the queue honest: an item has at most one row per annotator, and the
+    annotators who hold it take slots 0..k-1 with (item, slot) unique, so no race can give an
+    item to more than k people. A skipped or flagged item gives its slot back (slot NULL) but
+    keeps its row, so it never comes back to the same annotator. Gold items are shown to every
+    annotator and take no slot. An annotator has at most one open item per project.
+    """
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        FLAGGED = "flagged", "Flagged as broken"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSIGNED)
+    is_gold = models.BooleanField(default=False)
+    # Pairs: answer B is shown first (left). Values are stored in the item's a/b orientation.
+    swapped = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, help_text="Why the item was skipped or flagged.")
+    submission_id = models.UUIDField(null=True, blank=True)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(null=True, blank=True)
+    gold_total = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "user", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "slot"], name="assignment_unique_slot"),
+            models.UniqueConstraint(fields=["item", "user"], name="assignment_unique_user"),
+            models.UniqueConstraint(
+                fields=["project", "user"],
+                condition=Q(status="assigned"),
+                name="assignment_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["assigned", "submitted"]) | Q(slot__isnull=True),
+                name="assignment_released_has_no_slot",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "user", "status"], name="assignment_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} for {self.user_id} (slot {self.slot}, {self.status})"
+
+
+class GoldItem(models.Model):
+    """An item with known answers, to measure each annotator's accuracy.
+
+    `expected` maps criterion names to the expected value: one label for an item criterion,
+    a list with one entry per step (null: any label) for a step criterion.
+    """
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="gold")
+    expected = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item"]
+
+    def __str__(self) -> str:
+        return f"gold {self.item}"
+
+    @property
+    def expected_json(self) -> str:
+        return json.dumps(self.expected)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotations import views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("projects/<slug:slug>/imports/", views.import_create, name="import-create"),
     path("imports/<int:job_id>/", views.import_detail, name="import-detail"),
     path("imports/<int:job_id>/status/", views.import_status, name="import-status"),
+    path("annotate/", include("annotations.annotate.urls")),
 ]

@@ -1,0 +1,68 @@
+"""Forms of the annotator interface and the lead page."""
+
+import json
+
+from django import forms
+from django.http import QueryDict
+
+from annotations.annotate.selectors import ItemSheet
+from annotations.annotate.services import MAX_RATIONALE, LabelInput
+from annotations.errors import DomainError
+from annotations.models import Criterion
+
+
+class SubmitForm(forms.Form):
+    """The scalar fields of a submission; the labels are read by `labels_from_post`."""
+
+    submission_id = forms.UUIDField()
+    rationale = forms.CharField(required=False, max_length=MAX_RATIONALE, strip=True)
+    time_spent_ms = forms.IntegerField(required=False, min_value=0)
+
+
+def labels_from_post(*, data: QueryDict, sheet: ItemSheet) -> list[LabelInput]:
+    """The answers in a posted item form, as service inputs (unanswered groups are left out)."""
+    labels = []
+    for group in sheet.groups:
+        raw = data.get(group.name, "").strip()
+        if not raw:
+            continue
+        criterion = group.criterion
+        if criterion.scale == Criterion.Scale.INTERVAL:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                raise DomainError(f"{group.legend}: {raw[:20]!r} is not a number.") from None
+        elif criterion.scale == Criterion.Scale.PAIRWISE:
+            value = raw
+        else:
+            if not raw.isdigit() or int(raw) >= len(criterion.labels):
+                raise DomainError(f"{group.legend}: pick one of the buttons.")
+            value = criterion.labels[int(raw)]
+        labels.append(LabelInput(criterion.pk, group.step, value))
+    return labels
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=MAX_RATIONALE, strip=True)
+
+
+class SettingsForm(forms.Form):
+    overlap = forms.IntegerField(min_value=1, max_value=100, label="Annotators per item (k)")
+    error_ends_solution = forms.BooleanField(
+        required=False, label="A step marked as an error ends the solution"
+    )
+
+
+class AnnotatorForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    rater_group = forms.CharField(max_length=64, initial="expert", label="Rater group")
+
+
+class GoldForm(forms.Form):
+    external_id = forms.CharField(max_length=200, label="Item id")
+    expected = forms.JSONField(
+        label="Expected labels",
+        initial=dict,
+        help_text='{"validity": ["correct", "incorrect", null], "solution_correct": "no"}',
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

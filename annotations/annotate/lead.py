@@ -1,0 +1,99 @@
+"""Reads for the lead page: queue counts, accuracy on gold items, flags. Leads only.
+
+The views call these after `project_get_for_lead`; nothing here is shown to annotators.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from annotations.models import Assignment, GoldItem, Item, Membership, Project
+
+
+@dataclass(frozen=True)
+class AnnotatorRow:
+    membership: Membership
+    submitted: int
+    skipped: int
+    flagged: int
+    open: int
+    gold_correct: int
+    gold_total: int
+    time_spent_ms: int
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_total if self.gold_total else None
+
+    @property
+    def mean_seconds(self) -> float | None:
+        return self.time_spent_ms / self.submitted / 1000 if self.submitted else None
+
+
+def annotator_rows_for_lead(*, project: Project) -> list[AnnotatorRow]:
+    """Per member: queue counts and accuracy on gold items. For leads only."""
+    stats = {
+        row["user"]: row
+        for row in Assignment.objects.filter(project=project)
+        .values("user")
+        .annotate(
+            submitted=Count("pk", filter=Q(status="submitted")),
+            skipped=Count("pk", filter=Q(status="skipped")),
+            flagged=Count("pk", filter=Q(status="flagged")),
+            open=Count("pk", filter=Q(status="assigned")),
+            gold_correct=Sum("gold_correct"),
+            gold_total=Sum("gold_total"),
+            time_spent_ms=Sum("time_spent_ms", filter=Q(status="submitted")),
+        )
+        .order_by()
+    }
+    rows = []
+    for membership in project.memberships.select_related("user").order_by("user__username"):
+        s = stats.get(membership.user_id, {})
+        rows.append(
+            AnnotatorRow(
+                membership=membership,
+                submitted=s.get("submitted", 0),
+                skipped=s.get("skipped", 0),
+                flagged=s.get("flagged", 0),
+                open=s.get("open", 0),
+                gold_correct=s.get("gold_correct") or 0,
+                gold_total=s.get("gold_total") or 0,
+                time_spent_ms=s.get("time_spent_ms") or 0,
+            )
+        )
+    return rows
+
+
+def flagged_for_lead(*, project: Project) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(project=project, status=Assignment.Status.FLAGGED)
+        .select_related("item", "user")
+        .order_by("-created_at")
+    )
+
+
+def gold_items_for_lead(*, project: Project) -> QuerySet[GoldItem]:
+    return (
+        GoldItem.objects.filter(item__project=project)
+        .select_related("item")
+        .annotate(
+            n_answers=Count("item__assignments", filter=Q(item__assignments__gold_total__gt=0))
+        )
+        .order_by("item__external_id")
+    )
+
+
+def item_get_for_lead(*, project: Project, external_id: str) -> Item | None:
+    return Item.objects.filter(project=project, external_id=external_id).first()
+
+
+def queue_summary_for_lead(*, project: Project) -> dict[str, int]:
+    """Items with all k slots taken and items still open, for the lead page."""
+    items = Item.objects.filter(project=project).annotate(
+        n_taken=Count("assignments", filter=Q(assignments__status="submitted"))
+    )
+    return {
+        "items": items.count(),
+        "complete": items.filter(n_taken__gte=project.overlap).count(),
+    }

@@ -1,0 +1,369 @@
+"""Reads for the annotator interface. Access checks start from the user and raise Http404.
+
+Nothing here that builds an annotator-facing view reads another rater's judgement, an item's
+`meta` (imported datasets keep labels there) or a gold item's expected values.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.http import Http404
+
+from annotations.models import (
+    Assignment,
+    Criterion,
+    GoldItem,
+    Item,
+    Judgement,
+    Membership,
+    Project,
+)
+
+# The per-annotator order is an affine permutation of item ids modulo a prime, with a
+# multiplier and offset drawn from a hash of the user id: deterministic for one annotator,
+# different between annotators, and computed by the database (integer arithmetic on both
+# SQLite and PostgreSQL; products stay below 2**53).
+SHUFFLE_PRIME = 2_147_483_647
+ANNOTATOR_STATUSES = (Assignment.Status.ASSIGNED, Assignment.Status.SUBMITTED)
+
+
+def _digest(*parts: object) -> int:
+    text = ":".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+
+def shuffle_key(*, user_id: int) -> tuple[int, int]:
+    """Multiplier (1..2**20-1) and offset of the user's order over item ids."""
+    h = _digest("order", user_id)
+    return 1 + h % (2**20 - 1), (h >> 20) % SHUFFLE_PRIME
+
+
+def pair_swapped(*, user_id: int, item_id: int) -> bool:
+    """Whether this annotator sees answer B first: fixed per (annotator, item), 50/50."""
+    return _digest("swap", user_id, item_id) % 2 == 1
+
+
+# ---- access ----------------------------------------------------------------------------------
+
+
+def membership_get_for_annotator(*, user: AbstractBaseUser, slug: str) -> Membership:
+    """The user's membership of the project (any role may annotate); 404 otherwise."""
+    if not user.is_authenticated:
+        raise Http404("No such project.")
+    membership = (
+        Membership.objects.select_related("project").filter(user=user, project__slug=slug).first()
+    )
+    if membership is None:
+        raise Http404("No such project.")
+    return membership
+
+
+def assignment_get_for_annotator(*, user: AbstractBaseUser, slug: str, item_id: int) -> Assignment:
+    """The user's own open or submitted assignment of the item; 404 for anything else.
+
+    Another annotator's item, an item of another project, an item never assigned to the user
+    and one they skipped all look the same from outside: not found.
+    """
+    membership = membership_get_for_annotator(user=user, slug=slug)
+    assignment = (
+        Assignment.objects.select_related("item", "project")
+        .filter(
+            user=user,
+            project=membership.project,
+            item_id=item_id,
+            status__in=ANNOTATOR_STATUSES,
+        )
+        .first()
+    )
+    if assignment is None:
+        raise Http404("This item is not in your queue.")
+    return assignment
+
+
+def assignment_open(*, user: AbstractBaseUser, project: Project) -> Assignment | None:
+    return (
+        Assignment.objects.select_related("item", "project")
+        .filter(user=user, project=project, status=Assignment.Status.ASSIGNED)
+        .first()
+    )
+
+
+def assignment_last_submitted(*, user: AbstractBaseUser, project: Project) -> Assignment | None:
+    return (
+        Assignment.objects.filter(user=user, project=project, status=Assignment.Status.SUBMITTED)
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+# ---- the queue -------------------------------------------------------------------------------
+
+
+def _claimable(*, user: AbstractBaseUser, project: Project) -> QuerySet[Item]:
+    """Items the user may take now: not theirs before, not flagged, a slot free (or gold)."""
+    seen_or_flagged = Assignment.objects.filter(item=OuterRef("pk")).filter(
+        Q(user=user) | Q(status=Assignment.Status.FLAGGED)
+    )
+    return (
+        Item.objects.filter(project=project)
+        .exclude(Exists(seen_or_flagged))
+        .annotate(
+            n_taken=Count("assignments", filter=Q(assignments__slot__isnull=False)),
+            gold_item=Exists(GoldItem.objects.filter(item=OuterRef("pk"))),
+        )
+        .filter(Q(gold_item=True) | Q(n_taken__lt=project.overlap))
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item_id: int
+    is_gold: bool
+
+
+CLAIM_WINDOW = 64
+
+
+def items_claimable(*, user: AbstractBaseUser, project: Project, limit: int) -> list[Candidate]:
+    """The next `limit` items the user may take, in the user's own shuffled order.
+
+    Counting the holders of every item is the expensive part, so it is first done only for
+    the user's next CLAIM_WINDOW unseen items (usually some are still open), and for the
+    whole project only when all of those are full.
+    """
+    multiplier, offset = shuffle_key(user_id=user.pk)
+    order = ExpressionWrapper(
+        (F("pk") * multiplier + offset) % SHUFFLE_PRIME, output_field=BigIntegerField()
+    )
+    window = (
+        Item.objects.filter(project=project)
+        .exclude(Exists(Assignment.objects.filter(item=OuterRef("pk"), user=user)))
+        .annotate(order=order)
+        .order_by("order")
+        .values("pk")[:CLAIM_WINDOW]
+    )
+    claimable = _claimable(user=user, project=project).annotate(order=order).order_by("order")
+    rows = list(claimable.filter(pk__in=window).values_list("pk", "gold_item")[:limit])
+    if not rows:
+        rows = list(claimable.values_list("pk", "gold_item")[:limit])
+    return [Candidate(pk, is_gold) for pk, is_gold in rows]
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    remaining: int
+    position: int
+
+
+def queue_progress(*, user: AbstractBaseUser, project: Project) -> Progress:
+    """How many items the user has submitted and about how many are left for them."""
+    counts = Assignment.objects.filter(user=user, project=project).aggregate(
+        done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)),
+        open=Count("pk", filter=Q(status=Assignment.Status.ASSIGNED)),
+    )
+    remaining = _claimable(user=user, project=project).count() + counts["open"]
+    return Progress(done=counts["done"], remaining=remaining, position=counts["done"] + 1)
+
+
+# ---- the item page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str  # what the form sends: the label's position, or the answer's side for pairs
+    label: str
+    keys: tuple[str, ...]  # keyboard shortcuts, the first one printed on the button
+    is_error: bool = False
+
+
+@dataclass
+class Group:
+    """One radio group (or number field): a criterion on one step or on the whole item."""
+
+    name: str
+    criterion: Criterion
+    step: int | None
+    legend: str
+    choices: list[Choice]
+    current: str = ""
+
+    @property
+    def is_number(self) -> bool:
+        return self.criterion.scale == Criterion.Scale.INTERVAL
+
+    @property
+    def error_values(self) -> list[str]:
+        return [c.value for c in self.choices if c.is_error]
+
+
+@dataclass
+class StepView:
+    index: int
+    text: str
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    side: str  # "a" or "b": the item's orientation
+    title: str  # "A" or "B": what the annotator sees, left to right
+    text: str
+
+
+@dataclass
+class ItemSheet:
+    """Everything the item page and the API show an annotator: the item and their own work."""
+
+    assignment: Assignment
+    item: Item
+    steps: list[StepView]
+    item_groups: list[Group]
+    answers: list[Answer]
+    rationale: str
+    error_ends_solution: bool
+    stored: dict[str, Any] = field(default_factory=dict)  # own stored values by group name
+
+    @property
+    def groups(self) -> list[Group]:
+        return [g for s in self.steps for g in s.groups] + self.item_groups
+
+
+def criteria_for_item(*, item: Item, criteria: list[Criterion]) -> list[Criterion]:
+    """The criteria an item is judged on.
+
+    Solutions: the step criteria and the non-pairwise item criteria. Responses: the
+    non-pairwise item criteria. Pairs: the pairwise criteria (or, if the project has none, the
+    other item criteria).
+    """
+    step = [c for c in criteria if c.target == Criterion.Target.STEP]
+    pairwise = [c for c in criteria if c.scale == Criterion.Scale.PAIRWISE]
+    other = [
+        c
+        for c in criteria
+        if c.target == Criterion.Target.ITEM and c.scale != Criterion.Scale.PAIRWISE
+    ]
+    if item.kind == Item.Kind.SOLUTION:
+        return step + other
+    if item.kind == Item.Kind.PAIR:
+        return pairwise or other
+    return other
+
+
+def _label_text(label: Any) -> str:
+    return label if isinstance(label, str) else json.dumps(label)
+
+
+def _choices(criterion: Criterion, swapped: bool) -> list[Choice]:
+    if criterion.scale == Criterion.Scale.PAIRWISE:
+        left, right = ("b", "a") if swapped else ("a", "b")
+        return [
+            Choice(left, "A is better", ("a", "1")),
+            Choice(right, "B is better", ("b", "2")),
+            Choice("tie", "Tie", ("t", "3")),
+        ]
+    if criterion.scale == Criterion.Scale.INTERVAL:
+        return []
+    errors = {json.dumps(v) for v in criterion.error_labels}
+    return [
+        Choice(
+            value=str(i),
+            label=_label_text(label),
+            keys=(str(i + 1),) if i < 9 else (),
+            is_error=json.dumps(label) in errors,
+        )
+        for i, label in enumerate(criterion.labels)
+    ]
+
+
+def form_value(criterion: Criterion, value: Any) -> str:
+    """A stored judgement value as the form sends it (see `Choice.value`)."""
+    if criterion.scale == Criterion.Scale.PAIRWISE:
+        return str(value)
+    if criterion.scale == Criterion.Scale.INTERVAL:
+        return "" if value is None else str(value)
+    wanted = json.dumps(value)
+    for i, label in enumerate(criterion.labels):
+        if json.dumps(label) == wanted:
+            return str(i)
+    return ""
+
+
+def group_name(criterion_id: int, step: int | None) -> str:
+    return f"c{criterion_id}" if step is None else f"s{step}-c{criterion_id}"
+
+
+def _own_judgements(assignment: Assignment) -> QuerySet[Judgement]:
+    """The assignment's user's judgements of its item: the only judgements shown to them."""
+    return Judgement.objects.filter(
+        item_id=assignment.item_id,
+        rater__project_id=assignment.project_id,
+        rater__user_id=assignment.user_id,
+    ).select_related("step")
+
+
+def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = None) -> ItemSheet:
+    """The annotator's view of an assigned item, filled with their own earlier judgements.
+
+    `posted` (form values sent back after a rejected submission) takes precedence.
+    """
+    item = assignment.item
+    project = assignment.project
+    criteria = criteria_for_item(item=item, criteria=list(project.criteria.all()))
+    by_id = {c.pk: c for c in criteria}
+    current: dict[str, str] = {}
+    stored: dict[str, Any] = {}
+    rationale = ""
+    # A just-claimed item has no judgements of this user yet: skip the query.
+    own = _own_judgements(assignment) if assignment.submitted_at else []
+    for judgement in own:
+        criterion = by_id.get(judgement.criterion_id)
+        if criterion is None:
+            continue
+        name = group_name(criterion.pk, judgement.step.index if judgement.step else None)
+        current[name] = form_value(criterion, judgement.value)
+        stored[name] = judgement.value
+        rationale = rationale or judgement.rationale
+    if posted is not None:
+        current = {k: v for k, v in posted.items() if isinstance(v, str)}
+        rationale = posted.get("rationale", rationale)
+
+    def group(criterion: Criterion, step: int | None) -> Group:
+        name = group_name(criterion.pk, step)
+        legend = criterion.name.replace("_", " ")
+        choices = _choices(criterion, assignment.swapped)
+        return Group(name, criterion, step, legend, choices, current.get(name, ""))
+
+    steps = [StepView(index=s.index, text=s.text) for s in item.steps.all().order_by("index")]
+    for step in steps:
+        step.groups = [group(c, step.index) for c in criteria if c.target == "step"]
+    item_groups = [group(c, None) for c in criteria if c.target == "item"]
+    answers = []
+    if item.kind == Item.Kind.PAIR:
+        answers = [Answer("a", "", item.response_a or ""), Answer("b", "", item.response_b or "")]
+        if assignment.swapped:
+            answers.reverse()
+        answers[0].title, answers[1].title = "A", "B"
+    return ItemSheet(
+        assignment=assignment,
+        item=item,
+        steps=steps,
+        item_groups=item_groups,
+        answers=answers,
+        rationale=rationale,
+        error_ends_solution=project.error_ends_solution,
+        stored=stored,
+    )

@@ -1,0 +1,390 @@
+"""Load test of the annotator queue API: gunicorn + PostgreSQL on this machine, loopback only.
+
+Run by hand from the repository root (not a test):
+
+    python benchmarks/annotate_load.py                          # defaults below
+    python benchmarks/annotate_load.py --annotators 32 --duration 30 --workers 4
+
+It creates a fresh PostgreSQL database (dropped and created again on every run), migrates it,
+imports ProcessBench-like solutions (4 steps, a step criterion and an item criterion, overlap
+k), creates N annotators with API tokens, starts gunicorn on 127.0.0.1 and lets N concurrent
+annotators (asyncio + httpx) loop "next item" then "submit" for a bounded time and number of
+items. One submission in ten is sent twice with the same submission id, as a client retry.
+Afterwards it counts rows: every accepted submission stored exactly once (4 step + 1 item
+judgements), no item held by more than k annotators. Results go to
+benchmarks/results-annotate.md.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results-annotate.md"
+PG_MAINTENANCE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "judgeapp_annotate_bench"
+SLUG = "annotate-bench"
+N_STEPS = 4
+RETRY_EVERY = 10  # every 10th submission is sent twice (a retried request)
+
+
+def bench_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}",
+        DEBUG="0",
+        SECRET_KEY="annotate-bench-only",  # noqa: S106 - a throwaway local server
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        CONN_MAX_AGE="600",
+        PYTHONPATH=str(REPO),
+        DJANGO_SETTINGS_MODULE="judgeapp.settings",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+
+
+SEED = """
+import json, sys
+import django
+django.setup()
+from pathlib import Path
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from annotations.models import Membership, Project
+from annotations.services import items_import
+
+n_users, overlap, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+project = Project.objects.create(name="annotate bench", slug="SLUG", overlap=overlap)
+items_import(project=project, paths=[Path(path)])
+tokens = []
+for i in range(n_users):
+    user = get_user_model().objects.create_user(f"bench{i:03d}")
+    Membership.objects.create(user=user, project=project, role="annotator")
+    tokens.append(Token.objects.create(user=user).key)
+# Fresh statistics, as autovacuum would have them on a database in use.
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
+print(json.dumps(tokens))
+""".replace("SLUG", SLUG)
+
+
+COUNT = """
+import json
+import django
+django.setup()
+from django.db.models import Count
+from annotations.models import Assignment, Judgement
+submitted = Assignment.objects.filter(status="submitted")
+per_item = submitted.values("item").annotate(n=Count("pk")).order_by("-n").first()
+held = Assignment.objects.filter(slot__isnull=False).values("item").annotate(n=Count("pk"))
+print(json.dumps({
+    "submitted": submitted.count(),
+    "judgements": Judgement.objects.count(),
+    "max_submitted_per_item": per_item["n"] if per_item else 0,
+    "max_held_per_item": max((r["n"] for r in held), default=0),
+    "judgements_per_submission": sorted(set(
+        Judgement.objects.values("rater", "item").annotate(n=Count("pk"))
+        .values_list("n", flat=True)
+    )),
+}))
+"""
+
+
+def write_items(path: Path, n_items: int) -> None:
+    rng = random.Random(7)
+    with open(path, "w") as out:
+        out.write(
+            json.dumps(
+                {
+                    "type": "criterion",
+                    "name": "validity",
+                    "target": "step",
+                    "scale": "nominal",
+                    "labels": ["correct", "incorrect"],
+                    "error_labels": ["incorrect"],
+                }
+            )
+            + "\n"
+        )
+        out.write(
+            json.dumps(
+                {
+                    "type": "criterion",
+                    "name": "solution_correct",
+                    "target": "item",
+                    "scale": "nominal",
+                    "labels": ["yes", "no"],
+                }
+            )
+            + "\n"
+        )
+        for i in range(n_items):
+            a, b = rng.randint(2, 99), rng.randint(2, 99)
+            steps = [
+                f"Let $x = {a}$ and $y = {b}$.",
+                f"Then \\(x + y = {a + b}\\).",
+                f"And \\[ x \\cdot y = {a * b}. \\]",
+                f"So the answer is $\\boxed{{{a * b + a + b}}}$.",
+            ]
+            line = {
+                "type": "item",
+                "id": f"bench-{i}",
+                "kind": "solution",
+                "prompt": f"Compute $xy + x + y$ for $x = {a}$, $y = {b}$.",
+                "steps": steps,
+            }
+            out.write(json.dumps(line) + "\n")
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next": [], "submit": []})
+    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: {"next": {}, "submit": {}})
+    accepted: int = 0  # distinct submissions answered 200
+    retries_sent: int = 0
+    retries_repeated: int = 0
+
+    def add(self, endpoint: str, seconds: float, status: int) -> None:
+        self.latencies[endpoint].append(seconds)
+        counts = self.statuses[endpoint]
+        counts[status] = counts.get(status, 0) + 1
+
+
+async def annotator(client, base: str, token: str, stop_at: float, max_items: int, stats: Stats):
+    headers = {"Authorization": f"Token {token}"}
+    next_url = f"{base}/api/projects/{SLUG}/annotate/next/"
+    done = 0
+    while time.monotonic() < stop_at and done < max_items:
+        t0 = time.perf_counter()
+        response = await client.post(next_url, headers=headers)
+        stats.add("next", time.perf_counter() - t0, response.status_code)
+        if response.status_code == 204:
+            return
+        response.raise_for_status()
+        item = response.json()
+        labels = [
+            {"criterion": q["criterion"], "step": q["step"], "value": q["labels"][0]}
+            for q in item["questions"]
+        ]
+        body = {"submission_id": str(uuid.uuid4()), "labels": labels, "time_spent_ms": 1000}
+        sends = 2 if (done + 1) % RETRY_EVERY == 0 else 1
+        for attempt in range(sends):
+            t0 = time.perf_counter()
+            response = await client.post(f"{base}{item['submit_url']}", json=body, headers=headers)
+            stats.add("submit", time.perf_counter() - t0, response.status_code)
+            response.raise_for_status()
+            if attempt == 0:
+                stats.accepted += 1
+            else:
+                stats.retries_sent += 1
+                stats.retries_repeated += bool(response.json()["repeated"])
+        done += 1
+
+
+async def drive(
+    base: str, tokens: list[str], duration: float, max_items: int
+) -> tuple[Stats, float]:
+    import httpx
+
+    stats = Stats()
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        # Warm every worker's connection and code paths before timing.
+        await asyncio.gather(*(client.get(f"{base}/accounts/login/") for _ in range(20)))
+        started = time.monotonic()
+        stop_at = started + duration
+        await asyncio.gather(
+            *(annotator(client, base, t, stop_at, max_items, stats) for t in tokens)
+        )
+        elapsed = time.monotonic() - started
+    return stats, elapsed
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer on {url}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=6000)
+    parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--annotators", type=int, default=24)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--max-items", type=int, default=400, help="per annotator")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    env = bench_env(args.port)
+    python = sys.executable
+
+    print(f"fresh database {PG_BENCH_DB} ...", flush=True)
+    fresh_database()
+    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        items = Path(tmp) / "items.jsonl"
+        write_items(items, args.items)
+        seeded = subprocess.run(
+            [
+                python,
+                "-c",
+                SEED,
+                str(args.annotators),
+                str(args.overlap),
+                str(items),
+            ],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    tokens = json.loads(seeded.stdout.strip().splitlines()[-1])
+    print(f"{args.items} items, {len(tokens)} annotators, k={args.overlap}", flush=True)
+
+    gunicorn = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "judgeapp.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        wait_for(f"{base}/accounts/login/")
+        print(f"load: {args.duration:.0f} s ...", flush=True)
+        stats, elapsed = asyncio.run(drive(base, tokens, args.duration, args.max_items))
+    finally:
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+    counted = json.loads(
+        subprocess.run(
+            [python, "-c", COUNT], cwd=REPO, env=env, check=True, capture_output=True, text=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    expected_judgements = stats.accepted * (N_STEPS + 1)
+    checks = {
+        "every accepted submission stored once (assignments)": counted["submitted"]
+        == stats.accepted,
+        "every accepted submission stored once (judgements)": counted["judgements"]
+        == expected_judgements,
+        "5 judgements per (annotator, item)": counted["judgements_per_submission"] in ([], [5]),
+        "every retry answered as a repeat": stats.retries_repeated == stats.retries_sent,
+        f"no item submitted by more than k={args.overlap}": counted["max_submitted_per_item"]
+        <= args.overlap,
+        f"no item held by more than k={args.overlap}": counted["max_held_per_item"] <= args.overlap,
+        "no request failed": all(set(codes) <= {200, 204} for codes in stats.statuses.values()),
+    }
+    rows = []
+    for endpoint in ("next", "submit"):
+        lat = stats.latencies[endpoint]
+        rows.append(
+            (
+                endpoint,
+                len(lat),
+                len(lat) / elapsed,
+                percentile(lat, 50) * 1000,
+                percentile(lat, 95) * 1000,
+                percentile(lat, 99) * 1000,
+                json.dumps(stats.statuses[endpoint]),
+            )
+        )
+    total = sum(r[1] for r in rows)
+    lines = [
+        "# Annotator queue load benchmark",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python benchmarks/annotate_load.py"
+        f" --items {args.items} --overlap {args.overlap} --annotators {args.annotators}"
+        f" --duration {args.duration:g} --max-items {args.max_items} --workers {args.workers}`.",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs (load generator, gunicorn and"
+        " PostgreSQL share them), Python " + platform.python_version() + ".",
+        f"gunicorn {args.workers} sync workers, DEBUG off, PostgreSQL on 127.0.0.1, token auth;"
+        f" {args.annotators} concurrent annotators (asyncio + httpx, one connection each), each"
+        " looping next item then submit (4 step labels + 1 item label); every"
+        f" {RETRY_EVERY}th submission sent twice with the same submission id.",
+        "",
+        f"Elapsed {elapsed:.1f} s, {total} requests, {total / elapsed:.0f} requests/s in all.",
+        "",
+        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | statuses |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r[0]} | {r[1]} | {r[2]:.0f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.1f} | {r[6]} |"
+        for r in rows
+    ]
+    lines += [
+        "",
+        f"Accepted submissions {stats.accepted}; retries sent {stats.retries_sent}, answered as"
+        f" repeats {stats.retries_repeated}. Rows: {counted['submitted']} submitted assignments,"
+        f" {counted['judgements']} judgements (expected {expected_judgements}).",
+        "",
+        "| check | result |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {'pass' if ok else 'FAIL'} |" for name, ok in checks.items()]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    with open(RESULTS, "a" if RESULTS.exists() else "w") as out:
+        out.write(("\n---\n\n" if RESULTS.exists() and RESULTS.stat().st_size else "") + report)
+    if not all(checks.values()):
+        raise SystemExit("a check failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The queue's REST API: next item, item, submit, skip (session or token auth)."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotations.models import Assignment, Judgement
+
+
+def api(name, *args):
+    return reverse(f"api:assignment-{name}", args=args)
+
+
+@pytest.fixture
+def bob_api(annotator):
+    client = APIClient()
+    token = Token.objects.create(user=annotator)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def answers(item: dict, step_value="correct", whole="yes") -> list[dict]:
+    return [
+        {
+            "criterion": q["criterion"],
+            "step": q["step"],
+            "value": step_value if q["step"] is not None else whole,
+        }
+        for q in item["questions"]
+    ]
+
+
+def test_it_gives_the_next_item_with_its_questions(bob_api, study):
+    response = bob_api.post(api("next", study.slug))
+    assert response.status_code == 200
+    item = response.json()
+    assert item["kind"] == "solution" and len(item["steps"]) == 3
+    assert [(q["criterion"], q["step"]) for q in item["questions"]] == [
+        ("validity", 0),
+        ("validity", 1),
+        ("validity", 2),
+        ("solution_correct", None),
+    ]
+    assert item["questions"][0]["labels"] == ["correct", "incorrect"]
+    assert all(q["value"] is None for q in item["questions"])
+    assert bob_api.post(api("next", study.slug)).json()["item"] == item["item"]
+
+
+def test_it_records_a_submission_once_per_submission_id(bob_api, study, annotator):
+    item = bob_api.post(api("next", study.slug)).json()
+    body = {"submission_id": str(uuid.uuid4()), "labels": answers(item), "time_spent_ms": 30}
+    first = bob_api.post(item["submit_url"], body, format="json")
+    again = bob_api.post(item["submit_url"], body, format="json")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["repeated"], again.json()["repeated"]) == (False, True)
+    assert first.json()["stored"] == again.json()["stored"] == 4
+    assert Judgement.objects.filter(rater__user=annotator).count() == 4
+    detail = bob_api.get(item["url"]).json()
+    assert detail["status"] == "submitted"
+    assert [q["value"] for q in detail["questions"]] == ["correct"] * 3 + ["yes"]
+
+
+def test_it_rejects_missing_and_invalid_answers_with_readable_400s(bob_api, study):
+    item = bob_api.post(api("next", study.slug)).json()
+    labels = answers(item)
+    body = {"submission_id": str(uuid.uuid4()), "labels": labels[1:]}
+    response = bob_api.post(item["submit_url"], body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["Step 1 needs a label for validity."]
+    labels[0]["value"] = "meh"
+    response = bob_api.post(item["submit_url"], {**body, "labels": labels}, format="json")
+    assert response.json()["detail"] == 'validity: "meh" is not one of "correct", "incorrect".'
+    labels[0] = {"criterion": "fluency", "value": 1}
+    response = bob_api.post(item["submit_url"], {**body, "labels": labels}, format="json")
+    assert response.status_code == 400
+    response = bob_api.post(item["submit_url"], {"labels": []}, format="json")
+    assert response.status_code == 400 and "submission_id" in response.json()
+
+
+def test_it_skips_and_flags(bob_api, study):
+    item = bob_api.post(api("next", study.slug)).json()
+    response = bob_api.post(item["skip_url"], {"reason": "long"}, format="json")
+    assert response.json()["status"] == "skipped"
+    item = bob_api.post(api("next", study.slug)).json()
+    response = bob_api.post(item["skip_url"], {"flag": True}, format="json")
+    assert response.status_code == 400
+    response = bob_api.post(item["skip_url"], {"flag": True, "reason": "bad"}, format="json")
+    assert response.json()["status"] == "flagged"
+
+
+def test_it_answers_204_when_nothing_is_left(bob_api, study):
+    study.items.all().delete()
+    assert bob_api.post(api("next", study.slug)).status_code == 204
+
+
+def test_it_lists_pair_answers_in_the_annotators_order(annotator, pairs, bob_in_pairs):
+    client = APIClient()
+    client.force_authenticate(annotator)
+    item = client.post(api("next", pairs.slug)).json()
+    swapped = Assignment.objects.get().swapped
+    assert [a["side"] for a in item["answers"]] == (["b", "a"] if swapped else ["a", "b"])
+    assert [a["title"] for a in item["answers"]] == ["A", "B"]
+    body = {
+        "submission_id": str(uuid.uuid4()),
+        "labels": [{"criterion": "preference", "value": "tie"}],
+    }
+    assert client.post(item["submit_url"], body, format="json").status_code == 200
+
+
+def test_it_needs_authentication(client, study):
+    response = APIClient().post(api("next", study.slug))
+    assert response.status_code in (401, 403)
+
+
+def test_it_needs_csrf_with_session_auth(study, annotator):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(annotator)
+    assert client.post(api("next", study.slug)).status_code == 403

@@ -1,0 +1,131 @@
+"""Blindness: no annotator-facing response shows a model's or a colleague's judgement.
+
+Secrets are seeded into model judgements (values' rationales and meta), another annotator's
+rationale, item meta and a gold item's expected labels; then every annotator URL and API
+endpoint is fetched, including error responses, and none may contain them.
+"""
+
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from annotations.annotate import selectors, services
+from annotations.models import Assignment, Judgement
+from tests.annotations.annotate.conftest import COLLEAGUE_SECRET, SECRET, item_label, step_labels
+
+GOLD_SECRET = "GOLD-SECRET-5c21"
+
+
+@pytest.fixture
+def seeded(study, annotator, second_annotator, lead):
+    """Bob and charlie share every item (k=2); charlie has judged first with a secret."""
+    services.project_annotation_set(project=study, overlap=2, error_ends_solution=False)
+    study.guidelines = "Judge each step."
+    study.save()
+    item = study.items.get(external_id="s3")
+    services.gold_set(item=item, expected={"solution_correct": "no"}, user=lead)
+    item.gold.expected["note"] = GOLD_SECRET  # what a careless lead might store
+    item.gold.save()
+    while (theirs := services.assignment_next(user=second_annotator, project=study)) is not None:
+        services.assignment_submit(
+            assignment=theirs,
+            labels=step_labels(theirs.item, ["incorrect"] * 3)
+            + [item_label(theirs.item, "solution_correct", "no")],
+            rationale=COLLEAGUE_SECRET,
+            submission_id=uuid.uuid4(),
+        )
+    return study
+
+
+SECRETS = (SECRET, COLLEAGUE_SECRET, GOLD_SECRET)
+
+
+def assert_blind(response) -> None:
+    body = response.content.decode()
+    for secret in SECRETS:
+        assert secret not in body, (response.request["PATH_INFO"], secret)
+
+
+def test_it_shows_an_annotator_nothing_of_models_or_colleagues(seeded, annotator):
+    client = APIClient()
+    client.force_login(annotator)
+    slug = seeded.slug
+    annotate = "annotations:annotate:"
+    seen = []
+
+    def get(url):
+        response = client.get(url, follow=True)
+        assert_blind(response)
+        seen.append(url)
+        return response
+
+    def post(url, data=None, fmt=None, **headers):
+        response = client.post(url, data or {}, format=fmt, headers=headers)
+        assert_blind(response)
+        seen.append(url)
+        return response
+
+    get(reverse(annotate + "queue", args=[slug]))
+    get(reverse(annotate + "guidelines", args=[slug]))
+    get(reverse("annotations:project-detail", args=[slug]))
+    post(reverse(annotate + "next", args=[slug]))
+    api_item = post(reverse("api:assignment-next", args=[slug])).json()
+    assert_blind(get(api_item["url"]))
+    item_id = api_item["item"]
+    item_url = reverse(annotate + "item", args=[slug, item_id])
+    page = get(item_url).content.decode()
+    # A fresh item shows no answer at all, although a model and charlie labelled it.
+    assert " checked" not in page
+    assert all(q["value"] is None for q in api_item["questions"])
+    # Error responses: a wrong value, a missing answer, an unknown criterion.
+    submit_url = reverse(annotate + "submit", args=[slug, item_id])
+    names = dict.fromkeys(re.findall(r'type="radio" name="([^"]+)"', page))
+    form = {name: "1" for name in names} | {"submission_id": str(uuid.uuid4())}
+    post(submit_url, {k: v for k, v in form.items() if not k.startswith("s0")})
+    post(
+        submit_url,
+        {k: v for k, v in form.items() if not k.startswith("s0")},
+        accept="application/json",
+    )
+    post(submit_url, form | {next(iter(names)): "9"}, accept="application/json")
+    api_submit = api_item["submit_url"]
+    sid = str(uuid.uuid4())
+    post(
+        api_submit,
+        {"submission_id": sid, "labels": [{"criterion": "validity", "step": 0, "value": "x"}]},
+        "json",
+    )
+    post(
+        api_submit, {"submission_id": sid, "labels": [{"criterion": "nope", "value": "x"}]}, "json"
+    )
+    post(api_submit, {"submission_id": sid, "labels": []}, "json")
+    # The whole queue: submit through the page, then through the API, skip one, edit one.
+    post(submit_url, form, accept="application/json")
+    get(reverse(annotate + "previous", args=[slug]))
+    get(item_url)
+    assert_blind(get(reverse("api:assignment-detail", args=[slug, item_id])))
+    while (nxt := client.post(reverse("api:assignment-next", args=[slug]))).status_code == 200:
+        assert_blind(nxt)
+        item = nxt.json()
+        assert_blind(get(reverse(annotate + "item", args=[slug, item["item"]])))
+        labels = [
+            {"criterion": q["criterion"], "step": q["step"], "value": q["labels"][0]}
+            for q in item["questions"]
+        ]
+        post(item["submit_url"], {"submission_id": str(uuid.uuid4()), "labels": labels}, "json")
+        post(item["skip_url"], {}, "json")  # refused: already submitted
+    post(reverse(annotate + "next", args=[slug]))
+    get(reverse(annotate + "queue", args=[slug]))
+    assert Assignment.objects.filter(user=annotator, status="submitted").count() == 4
+    assert len(seen) > 25
+
+
+def test_it_builds_item_sheets_from_the_annotators_own_judgements_only(seeded, annotator):
+    assignment = services.assignment_next(user=annotator, project=seeded)
+    assert Judgement.objects.filter(item=assignment.item).exclude(rater__user=annotator).exists()
+    sheet = selectors.item_sheet_get(assignment=assignment)
+    assert [g.current for g in sheet.groups] == [""] * 4
+    assert sheet.rationale == ""
