@@ -165,6 +165,11 @@ class Command(BaseCommand):
         counts = services.items_import(
             project=project, paths=[DEMO_DATA / name for name in demo.files], format=demo.format
         )
+        # Two annotators per item, so the demo's annotators can be compared with each other;
+        # ProcessBench is labelled as its experts did, stopping at the earliest error.
+        Project.objects.filter(pk=project.pk).update(
+            overlap=2, error_ends_solution=demo.format == "processbench"
+        )
         self.stdout.write(
             f"{demo.name}: {counts.items_created:,} items, "
             f"{counts.judgements_created:,} judgements, {counts.raters_created:,} raters"
