@@ -85,6 +85,53 @@ def _item(obj: dict, origin: Origin) -> ItemRecord:
 
 
 def _judgement(obj: dict, origin: Origin) -> JudgementRecord:
+    """A judgement line: the most common line by far, so well-formed ones take a short cut."""
+    get = obj.get
+    item, criterion, rater = get("item"), get("criterion"), get("rater")
+    kind, group, step = get("rater_kind"), get("rater_group"), get("step")
+    rationale, time_spent, meta = get("rationale"), get("time_spent_ms"), get("meta")
+    model, version, parameters = (
+        get("rater_model"),
+        get("rater_prompt_version"),
+        get("rater_parameters"),
+    )
+    # Exact types: json.loads makes no subclasses, and `type(x) is int` leaves out booleans.
+    if (
+        type(item) is str
+        and type(criterion) is str
+        and type(rater) is str
+        and "value" in obj
+        and (kind is None or type(kind) is str)
+        and (group is None or type(group) is str)
+        and (step is None or type(step) is int)
+        and (rationale is None or type(rationale) is str)
+        and (time_spent is None or (type(time_spent) is int and time_spent >= 0))
+        and (meta is None or type(meta) is dict)
+        and (model is None or type(model) is str)
+        and (version is None or type(version) is str)
+        and (parameters is None or type(parameters) is dict)
+    ):
+        return JudgementRecord(
+            origin=origin,
+            item=item,
+            criterion=criterion,
+            rater=rater,
+            rater_kind="human" if kind is None else kind,
+            rater_group="" if group is None else group,
+            value=obj["value"],
+            step=step,
+            rationale="" if rationale is None else rationale,
+            time_spent_ms=time_spent,
+            meta={} if meta is None else meta,
+            rater_model="" if model is None else model,
+            rater_prompt_version="" if version is None else version,
+            rater_parameters={} if parameters is None else parameters,
+        )
+    return _checked_judgement(obj, origin)
+
+
+def _checked_judgement(obj: dict, origin: Origin) -> JudgementRecord:
+    """Field by field, to name the first bad field; the same record as the short cut."""
     if "value" not in obj:
         raise FieldError("value", "is required")
     step = _optional(obj, "step", int, "a 0-based step index", None)
@@ -113,14 +160,41 @@ def _judgement(obj: dict, origin: Origin) -> JudgementRecord:
 BUILDERS = {"criterion": _criterion, "item": _item, "judgement": _judgement}
 
 
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _strings(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _strings(inner)
+
+
+def _unstorable(obj: dict) -> str | None:
+    for text in _strings(obj):
+        if "\x00" in text:
+            return "contains a NUL character (\\u0000), which the database cannot store"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (e.g. \\ud800), which is not valid Unicode text"
+    return None
+
+
 def parse_lines(lines: Iterable[bytes | str], source: str = "") -> Iterator[Record]:
     """Yield one record (or one LineError) per non-blank line."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        # A line that starts with `{"` is one json.loads would decode as UTF-8 (its encoding
+        # detection only tells UTF-16 and 32 by BOMs and NUL bytes); decoding it here, with
+        # the same error handler, skips that detection on every line and the blank check.
+        utf8 = type(line) is bytes and line.startswith(b'{"')
+        if not utf8 and not line.strip():
             continue
         origin = Origin(source, number)
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.decode("utf-8", "surrogatepass") if utf8 else line)
         except json.JSONDecodeError as exc:
             yield LineError(origin, "", f"not valid JSON ({exc.msg} at column {exc.colno})")
             continue
@@ -130,11 +204,18 @@ def parse_lines(lines: Iterable[bytes | str], source: str = "") -> Iterator[Reco
         if not isinstance(obj, dict):
             yield LineError(origin, "", "must be a JSON object")
             continue
-        builder = BUILDERS.get(obj.get("type"))  # type: ignore[arg-type]
+        # Only an escape (or a surrogate encoded as bytes) can smuggle in text that
+        # PostgreSQL cannot store; look closer only then.
+        if (b"\\u" in line or b"\xed" in line) if type(line) is bytes else True:
+            problem = _unstorable(obj)
+            if problem:
+                yield LineError(origin, "", problem)
+                continue
+        kind = obj.get("type")
+        # A list or object as the type is unhashable: it is an unknown type, not a crash.
+        builder = BUILDERS.get(kind) if type(kind) is str else None
         if builder is None:
-            yield LineError(
-                origin, "type", f"must be one of {', '.join(BUILDERS)}, got {obj.get('type')!r}"
-            )
+            yield LineError(origin, "type", f"must be one of {', '.join(BUILDERS)}, got {kind!r}")
             continue
         try:
             yield builder(obj, origin)

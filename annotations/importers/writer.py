@@ -1,11 +1,12 @@
 """Write a stream of import records into a project: validated, all or nothing, idempotent.
 
-Criteria, items and raters are few and are written through the ORM as they arrive. Judgements
+Criteria and raters are few and are written through the ORM as they arrive. Items and their
+steps are written in batches of tuples (COPY on PostgreSQL, executemany on SQLite). Judgements
 are many (a million in the benchmark), so they are validated line by line in Python, copied into
-a temporary staging table (COPY on PostgreSQL), checked there with two set-based queries
-(duplicates inside the file, conflicts with judgements already stored) and moved into the
-judgement table with one INSERT ... SELECT. Memory stays flat in the number of judgements; it
-grows only with the number of items (one small tuple each).
+a temporary staging table, checked there with set-based queries (duplicates inside the file,
+conflicts with judgements already stored) and moved into the judgement table with INSERT ...
+SELECT. Memory stays flat in the number of judgements; it grows only with the number of items
+(one small object each). benchmarks/import_bench.py measures all of this.
 
 Everything runs in one transaction: any error rolls it all back and nothing changes.
 """
@@ -31,9 +32,25 @@ from annotations.importers.records import (
 from annotations.models import PAIRWISE_LABELS, Criterion, Item, Project, Rater, Step
 
 MAX_REPORTED_ERRORS = 50
-ITEM_BATCH = 500
+ITEM_BATCH = 2000
 STAGING_BATCH = 20_000
 PROGRESS_EVERY = 20_000
+# Sorts and hashes over the staged rows (a million in the benchmark) stay in memory instead of
+# spilling to disk; SET LOCAL, so only this transaction gets it.
+POSTGRES_WORK_MEM = "64MB"
+SOLUTION, PAIR = Item.Kind.SOLUTION.value, Item.Kind.PAIR.value
+ITEM_KINDS = frozenset(Item.Kind.values)  # `.values` builds a new list on every access
+# Items and steps are written as tuples, not model instances (which cost more to build than
+# to write): a new column without a database default must be added here too.
+ITEM_COLUMNS = (
+    "project_id, external_id, kind, prompt, response, response_a, response_b, "
+    "reference_answer, meta, n_steps, content_hash"
+)
+STEP_COLUMNS = 'item_id, "index", text'
+STAGING_COLUMNS = (
+    "line, source, rater_id, item_id, step_index, criterion_id, value, code, "
+    "rationale, time_spent_ms, meta"
+)
 
 ProgressCallback = Callable[[int], None]
 
@@ -53,6 +70,9 @@ class CriterionInfo:
     target: str
     scale: str
     codes: dict[str, int]  # JSON text of a label -> its position
+    # The same for labels that are strings or integers, keyed by the value itself, with the
+    # JSON text: most values are found here without serialising them.
+    exact: dict[str | int, tuple[float, str]]
     min_value: float | None
     max_value: float | None
     definition: dict
@@ -60,7 +80,7 @@ class CriterionInfo:
 
 @dataclass(slots=True)
 class ItemInfo:
-    pk: int
+    pk: int | None  # None until a new item's batch is written
     kind: str
     n_steps: int
 
@@ -158,7 +178,7 @@ def _criterion_problems(record: CriterionRecord) -> list[tuple[str, str]]:
 def _item_problems(record: ItemRecord) -> list[tuple[str, str]]:
     if not record.external_id:
         return [("id", "must not be empty")]
-    if record.kind not in Item.Kind.values:
+    if record.kind not in ITEM_KINDS:
         return [("kind", f"must be solution, response or pair, got {record.kind!r}")]
     if record.kind == Item.Kind.SOLUTION and not record.steps:
         return [("steps", "a solution needs at least one step")]
@@ -182,7 +202,11 @@ class ImportWriter:
         self.items: dict[str, ItemInfo] = {}
         self.items_in_file: set[str] = set()
         self.pending_items: list[ItemRecord] = []
-        self.staged: list[tuple] = []
+        # Lists, not tuples: a row on an item not written yet gets the item's id put in later.
+        self.staged: list[list] = []
+        # Those rows: (position in self.staged, the item's info).
+        self.unresolved: list[tuple[int, ItemInfo]] = []
+        self.n_staged = 0
         self.staging_table = f"judgeapp_staging_{uuid.uuid4().hex[:12]}"
         self.is_postgres = connection.vendor == "postgresql"
         self.now = timezone.now()
@@ -191,6 +215,9 @@ class ImportWriter:
 
     def run(self, records: Iterable[Record]) -> ImportCounts:
         with transaction.atomic():
+            if self.is_postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
             self._load_existing()
             self._create_staging()
             for record in records:
@@ -227,9 +254,11 @@ class ImportWriter:
         ):
             self.raters[name] = (pk, kind, group)
         # One tuple per item: the importer must resolve judgements on items it did not create.
-        for external_id, pk, kind, n_steps in Item.objects.filter(project=self.project).values_list(
+        # iterator(): without it the queryset would also cache every row it read.
+        items = Item.objects.filter(project=self.project).values_list(
             "external_id", "pk", "kind", "n_steps"
-        ):
+        )
+        for external_id, pk, kind, n_steps in items.iterator(chunk_size=ITEM_BATCH):
             self.items[external_id] = ItemInfo(pk, kind, n_steps)
 
     def _remember_criterion(self, criterion: Criterion) -> None:
@@ -239,6 +268,11 @@ class ImportWriter:
             target=criterion.target,
             scale=criterion.scale,
             codes={json.dumps(label): i for i, label in enumerate(labels)},
+            exact={
+                label: (float(i), json.dumps(label))
+                for i, label in enumerate(labels)
+                if type(label) is str or type(label) is int  # not bool, not float
+            },
             min_value=criterion.min_value,
             max_value=criterion.max_value,
             definition={
@@ -322,6 +356,11 @@ class ImportWriter:
         if problems:
             return
         self.items_in_file.add(record.external_id)
+        if record.external_id not in self.items:
+            # Judgements on a new item are checked against it at once; its id is filled in when
+            # its batch is written, before any of their rows. Writing items one at a time,
+            # when each is followed by its judgements, cost a few round trips per item.
+            self.items[record.external_id] = ItemInfo(None, record.kind, len(record.steps))
         self.pending_items.append(record)
         if len(self.pending_items) >= ITEM_BATCH:
             self._flush_items()
@@ -347,39 +386,62 @@ class ImportWriter:
                     "id",
                     f"item {record.external_id!r} already exists with other content",
                 )
-        created = Item.objects.bulk_create(
+        if not new:
+            return
+        project_id = self.project.pk
+        self._write_rows(
+            Item._meta.db_table,
+            ITEM_COLUMNS,
             [
-                Item(
-                    project=self.project,
-                    external_id=r.external_id,
-                    kind=r.kind,
-                    prompt=r.prompt,
-                    response=r.response,
-                    response_a=r.response_a,
-                    response_b=r.response_b,
-                    reference_answer=r.reference_answer,
-                    meta=r.meta,
-                    n_steps=len(r.steps),
-                    content_hash=hashes[r.external_id],
+                (
+                    project_id,
+                    r.external_id,
+                    r.kind,
+                    r.prompt,
+                    r.response,
+                    r.response_a,
+                    r.response_b,
+                    r.reference_answer,
+                    json.dumps(r.meta),
+                    len(r.steps),
+                    hashes[r.external_id],
                 )
                 for r in new
-            ]
+            ],
+        )
+        # The ids, through the (project, external_id) unique index: one query for the batch.
+        ids = dict(
+            Item.objects.filter(
+                project=self.project, external_id__in=[r.external_id for r in new]
+            ).values_list("external_id", "pk")
         )
         steps = []
-        for record, item in zip(new, created, strict=True):
-            self.items[record.external_id] = ItemInfo(item.pk, item.kind, item.n_steps)
-            steps.extend(
-                Step(item_id=item.pk, index=i, text=text) for i, text in enumerate(record.steps)
-            )
-        Step.objects.bulk_create(steps, batch_size=2000)
-        self.counts.items_created += len(created)
+        for record in new:
+            pk = ids[record.external_id]
+            info = self.items.get(record.external_id)
+            if info is not None and info.pk is None:
+                info.pk = pk
+            else:
+                self.items[record.external_id] = ItemInfo(pk, record.kind, len(record.steps))
+            steps.extend((pk, i, text) for i, text in enumerate(record.steps))
+        self._write_rows(Step._meta.db_table, STEP_COLUMNS, steps)
+        self.counts.items_created += len(new)
         self.counts.steps_created += len(steps)
+
+    def _write_rows(self, table: str, columns: str, rows: list[tuple] | list[list]) -> None:
+        """Append rows: COPY on PostgreSQL (one stream per batch), executemany on SQLite."""
+        with connection.cursor() as cursor:
+            if self.is_postgres:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * (columns.count(",") + 1))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
     # ---- judgements --------------------------------------------------------------------------
 
     def _judgement(self, record: JudgementRecord) -> None:
-        if self.pending_items:
-            self._flush_items()
         origin = record.origin
         criterion = self.criteria.get(record.criterion)
         if criterion is None:
@@ -391,32 +453,42 @@ class ImportWriter:
             return
         if not self._target_ok(record, criterion, item):
             return
-        value_text = json.dumps(record.value)
+        value = record.value
         if criterion.scale == "interval":
-            if not _is_number(record.value):
-                self.errors.add(origin, "value", f"must be a number, got {value_text[:60]}")
+            if not _is_number(value):
+                self.errors.add(origin, "value", f"must be a number, got {json.dumps(value)[:60]}")
                 return
-            if not criterion.min_value <= record.value <= criterion.max_value:
+            if not criterion.min_value <= value <= criterion.max_value:
                 self.errors.add(
                     origin,
                     "value",
-                    f"{record.value} is outside {criterion.min_value}..{criterion.max_value}",
+                    f"{value} is outside {criterion.min_value}..{criterion.max_value}",
                 )
                 return
-            code = float(record.value)
+            code = float(value)
+            # For a finite int or float, repr is exactly what json.dumps writes.
+            value_text = repr(value) if type(value) in (int, float) else json.dumps(value)
         else:
-            code = criterion.codes.get(value_text)
-            if code is None:
-                allowed = ", ".join(criterion.codes)
-                self.errors.add(
-                    origin, "value", f"{value_text[:60]} is not one of the labels ({allowed})"
-                )
-                return
+            known = criterion.exact.get(value) if type(value) in (str, int) else None
+            if known is not None:
+                code, value_text = known
+            else:
+                value_text = json.dumps(value)
+                code = criterion.codes.get(value_text)
+                if code is None:
+                    allowed = ", ".join(criterion.codes)
+                    self.errors.add(
+                        origin, "value", f"{value_text[:60]} is not one of the labels ({allowed})"
+                    )
+                    return
         rater_pk = self._rater(record)
         if rater_pk is None:
             return
+        meta = record.meta
+        if item.pk is None:
+            self.unresolved.append((len(self.staged), item))
         self.staged.append(
-            (
+            [
                 origin.line,
                 origin.source,
                 rater_pk,
@@ -427,16 +499,17 @@ class ImportWriter:
                 float(code),
                 record.rationale,
                 record.time_spent_ms,
-                json.dumps(record.meta),
-            )
+                "{}" if meta == {} else json.dumps(meta),
+            ]
         )
+        self.n_staged += 1
         if len(self.staged) >= STAGING_BATCH:
             self._flush_staged()
 
     def _target_ok(self, record: JudgementRecord, criterion: CriterionInfo, item: ItemInfo) -> bool:
         origin = record.origin
         if criterion.target == "step":
-            if item.kind != Item.Kind.SOLUTION:
+            if item.kind != SOLUTION:
                 message = f"criterion {record.criterion!r} judges steps; {record.item!r} has none"
                 self.errors.add(origin, "criterion", message)
                 return False
@@ -455,7 +528,7 @@ class ImportWriter:
             message = f"criterion {record.criterion!r} judges whole items; leave step out"
             self.errors.add(origin, "step", message)
             return False
-        if criterion.scale == "pairwise" and item.kind != Item.Kind.PAIR:
+        if criterion.scale == "pairwise" and item.kind != PAIR:
             message = (
                 f"pairwise criterion {record.criterion!r} needs a pair, {record.item!r} is not"
             )
@@ -487,60 +560,79 @@ class ImportWriter:
     def _flush_staged(self) -> None:
         if not self.staged:
             return
+        if self.pending_items:
+            self._flush_items()
         rows, self.staged = self.staged, []
-        columns = (
-            "line, source, rater_id, item_id, step_index, criterion_id, value, code, "
-            "rationale, time_spent_ms, meta"
-        )
-        with connection.cursor() as cursor:
-            if self.is_postgres:
-                # COPY is the fast path into PostgreSQL: one round trip per batch.
-                with cursor.cursor.copy(f"COPY {self.staging_table} ({columns}) FROM STDIN") as cp:
-                    for row in rows:
-                        cp.write_row(row)
-            else:
-                cursor.executemany(
-                    f"INSERT INTO {self.staging_table} ({columns}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
+        if self.unresolved:
+            rejected = False
+            for index, info in self.unresolved:
+                rows[index][3] = info.pk
+                # No id: the item was rejected when written, and that error is reported.
+                rejected = rejected or info.pk is None
+            self.unresolved = []
+            if rejected:
+                rows = [row for row in rows if row[3] is not None]
+        self._write_rows(self.staging_table, STAGING_COLUMNS, rows)
 
     def _check_staged(self) -> None:
         """Duplicates inside the file and conflicts with stored judgements, found by SQL."""
         table = self.staging_table
         with connection.cursor() as cursor:
+            if self.is_postgres:
+                # Autovacuum never analyses a temporary table; without statistics the planner
+                # guesses its size and may pick nested loops over a million rows.
+                cursor.execute(f"ANALYZE {table}")
+            # Duplicates are rare: a grouping (a hash aggregate on PostgreSQL) finds whether
+            # there are any; only then does the window query name their lines.
             cursor.execute(
-                "SELECT line, source, first_line, n FROM ("
-                "  SELECT line, source,"
-                "   MIN(line) OVER w AS first_line, COUNT(*) OVER w AS n"
-                f"  FROM {table}"
-                "  WINDOW w AS (PARTITION BY rater_id, item_id, COALESCE(step_index, -1),"
-                "   criterion_id)"
-                ") d WHERE n > 1 AND line <> first_line ORDER BY source, line"
+                f"SELECT 1 FROM {table} GROUP BY rater_id, item_id, step_index, criterion_id"
+                " HAVING COUNT(*) > 1 LIMIT 1"
             )
-            for line, source, first_line, _ in cursor.fetchall():
-                self.errors.add(
-                    Origin(source, line),
-                    "",
-                    f"duplicate judgement: same rater, item, step and criterion as line "
-                    f"{first_line}",
-                )
-            cursor.execute(
-                "SELECT s.line, s.source, j.value FROM "
-                f"{table} s JOIN annotations_judgement j ON j.rater_id = s.rater_id"
-                " AND j.criterion_id = s.criterion_id AND j.item_id = s.item_id"
-                " LEFT JOIN annotations_step st ON st.id = j.step_id"
-                ' WHERE COALESCE(st."index", -1) = COALESCE(s.step_index, -1)'
-                " AND j.code <> s.code ORDER BY s.source, s.line"
+            if cursor.fetchone() is not None:
+                self._report_duplicates(cursor)
+            self._report_conflicts(cursor)
+
+    def _report_duplicates(self, cursor: Any) -> None:
+        cursor.execute(
+            "SELECT line, source, first_line, n FROM ("
+            "  SELECT line, source,"
+            "   MIN(line) OVER w AS first_line, COUNT(*) OVER w AS n"
+            f"  FROM {self.staging_table}"
+            "  WINDOW w AS (PARTITION BY rater_id, item_id, COALESCE(step_index, -1),"
+            "   criterion_id)"
+            ") d WHERE n > 1 AND line <> first_line ORDER BY source, line"
+        )
+        for line, source, first_line, _ in cursor.fetchall():
+            self.errors.add(
+                Origin(source, line),
+                "",
+                f"duplicate judgement: same rater, item, step and criterion as line {first_line}",
             )
-            for line, source, stored in cursor.fetchall():
-                stored_text = stored if isinstance(stored, str) else json.dumps(stored)
-                self.errors.add(
-                    Origin(source, line),
-                    "value",
-                    f"conflicts with the stored judgement {stored_text}; judgements are never "
-                    "overwritten by an import",
-                )
+
+    def _report_conflicts(self, cursor: Any) -> None:
+        # The same two lookups as the final insert, each along one of the unique indexes
+        # (rater, step, criterion) and (rater, item, criterion).
+        table = self.staging_table
+        cursor.execute(
+            f"SELECT s.line, s.source, j.value FROM {table} s JOIN annotations_step st"
+            ' ON st.item_id = s.item_id AND st."index" = s.step_index'
+            " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.step_id = st.id"
+            " AND j.criterion_id = s.criterion_id"
+            " WHERE s.step_index IS NOT NULL AND j.code <> s.code"
+            f" UNION ALL SELECT s.line, s.source, j.value FROM {table} s"
+            " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.item_id = s.item_id"
+            " AND j.step_id IS NULL AND j.criterion_id = s.criterion_id"
+            " WHERE s.step_index IS NULL AND j.code <> s.code"
+            " ORDER BY source, line"
+        )
+        for line, source, stored in cursor.fetchall():
+            stored_text = stored if isinstance(stored, str) else json.dumps(stored)
+            self.errors.add(
+                Origin(source, line),
+                "value",
+                f"conflicts with the stored judgement {stored_text}; judgements are never "
+                "overwritten by an import",
+            )
 
     def _insert_staged(self) -> None:
         table = self.staging_table
@@ -550,8 +642,6 @@ class ImportWriter:
             " code, rationale, time_spent_ms, meta, created_at) "
         )
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")
-            (staged,) = cursor.fetchone()
             # Step judgements: the step id comes from (item, index); already stored ones stay.
             cursor.execute(
                 insert + "SELECT s.rater_id, s.item_id, st.id, s.criterion_id, s.value, s.code,"
@@ -574,7 +664,7 @@ class ImportWriter:
             )
             created += cursor.rowcount
         self.counts.judgements_created = created
-        self.counts.judgements_unchanged = staged - created
+        self.counts.judgements_unchanged = self.n_staged - created
 
 
 def _normalised(definition: dict) -> str:

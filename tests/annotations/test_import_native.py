@@ -232,3 +232,39 @@ def test_it_leaves_an_earlier_import_untouched_when_a_later_one_fails(tmp_path, 
 
     assert snapshot() == before
     assert not Item.objects.filter(external_id="new-1").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"), [("a\u0000b", "NUL character"), ("\ud800", "lone surrogate")]
+)
+def test_it_rejects_text_the_database_cannot_store(tmp_path, project, text, needle):
+    lines = good_lines()
+    lines[6] = judgement("gsm8k-5", "validity", "incorrect", step=1, rationale=text)
+
+    error = rejected(tmp_path, project, lines)
+
+    assert error.errors[0].startswith("in.jsonl line 7: contains a")
+    assert needle in error.errors[0]
+    assert not Item.objects.exists()
+
+
+def test_it_imports_items_interleaved_with_their_judgements_across_batches(
+    tmp_path, project, monkeypatch
+):
+    from annotations.importers import writer
+
+    monkeypatch.setattr(writer, "ITEM_BATCH", 3)
+    monkeypatch.setattr(writer, "STAGING_BATCH", 7)
+    lines = [VALIDITY]
+    for i in range(10):
+        lines.append(solution(f"s{i}", n_steps=2))
+        lines += [judgement(f"s{i}", "validity", "correct", step=k) for k in range(2)]
+
+    counts = run_import(tmp_path, project, lines)
+    again = run_import(tmp_path, project, lines)
+
+    assert (counts.items_created, counts.steps_created, counts.judgements_created) == (10, 20, 20)
+    assert (again.items_created, again.judgements_created, again.judgements_unchanged) == (0, 0, 20)
+    assert set(Judgement.objects.values_list("item__external_id", "step__index")) == {
+        (f"s{i}", k) for i in range(10) for k in range(2)
+    }
