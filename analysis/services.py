@@ -5,7 +5,7 @@ import math
 import time
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analysis.engine import ReportConfig, criterion_report, n_slices
@@ -173,12 +173,33 @@ def _compute_and_store(run: AgreementRun) -> dict:
             ],
             batch_size=2000,
         )
-        Disagreement.objects.bulk_create(
-            [Disagreement(run=run, **row.__dict__) for row in disagreements], batch_size=5000
-        )
+        _disagreements_store(run, disagreements)
     timings["store_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - started
     return {k: round(v, 3) for k, v in timings.items()}
+
+
+DISAGREEMENT_FIELDS = [
+    "criterion", "item", "step", "reference_group", "judge_group", "reference_label",
+    "judge_label",
+]  # fmt: skip
+
+
+def _disagreements_store(run: AgreementRun, rows: list) -> None:
+    """Many rows (one per disagreeing target): COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        Disagreement.objects.bulk_create(
+            [Disagreement(run=run, **row.__dict__) for row in rows], batch_size=5000
+        )
+        return
+    table = Disagreement._meta.db_table
+    columns = ", ".join(["run_id", *(f'"{name}"' for name in DISAGREEMENT_FIELDS)])
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([run.pk, *(getattr(row, name) for name in DISAGREEMENT_FIELDS)])
 
 
 def _finite(value):

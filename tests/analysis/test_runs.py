@@ -101,7 +101,12 @@ def test_it_runs_a_report_and_stores_its_rows(study, lead):
     slices = set(AgreementResult.objects.filter(run=run).values_list("slice", "slice_value"))
     assert {("all", "all"), ("turn", "1"), ("turn", "2"), ("step_position", "0")} <= slices
     assert ShortfallResult.objects.filter(run=run, judge_group="gpt-4").exists()
-    assert Disagreement.objects.filter(run=run, judge_group="prm").exists()
+    step_rows = Disagreement.objects.filter(run=run, judge_group="prm")
+    assert step_rows.exists()
+    for row in step_rows:
+        assert row.criterion == "validity" and row.reference_group == "expert"
+        assert row.item.startswith("s") and 0 <= row.step < 4
+        assert {row.judge_label, row.reference_label} == {"correct", "incorrect"}
     assert set(run.timings) >= {"load_s", "compute_s", "store_s", "total_s"}
 
 
