@@ -19,9 +19,9 @@ def criterion_data_load(*, criterion: Criterion, items: list[tuple]) -> Criterio
     """
     rows = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
     raters = annotations_selectors.rater_index(project=criterion.project)
-    item_pos = {pk: i for i, (pk, *_rest) in enumerate(items)}
+    item_pks = np.array([entry[0] for entry in items], dtype=np.int64)  # ascending (by pk)
     n = len(rows)
-    item = np.fromiter((item_pos[r[0]] for r in rows), dtype=np.int64, count=n)
+    item = np.searchsorted(item_pks, np.fromiter((r[0] for r in rows), dtype=np.int64, count=n))
     step = np.fromiter(
         (ITEM_TARGET if r[1] is None else r[1] for r in rows), dtype=np.int64, count=n
     )
@@ -52,15 +52,15 @@ def criterion_data_load(*, criterion: Criterion, items: list[tuple]) -> Criterio
     for rid in rater_ids:
         by_group.setdefault(raters[int(rid)][2], []).append(int(rid))
     for group_name, members in sorted(by_group.items()):
-        column = {rid: j for j, rid in enumerate(members)}
         in_group = np.isin(rater, members)
         matrix = np.full((len(unique_keys), len(members)), np.nan)
-        cols = np.fromiter((column[int(r)] for r in rater[in_group]), dtype=np.int64)
+        cols = np.searchsorted(np.array(members), rater[in_group])  # members are ascending
         matrix[target[in_group], cols] = code[in_group]
         kind = raters[members[0]][1]
         groups[group_name] = Group(name=group_name, kind=kind, codes=matrix)
 
     if criterion.scale == Criterion.Scale.PAIRWISE:
+        item_pos = {int(pk): i for i, pk in enumerate(item_pks)}
         _attach_inconsistency(criterion, groups, raters, item_pos, target_item, target_step)
 
     return CriterionData(
