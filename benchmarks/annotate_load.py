@@ -8,8 +8,11 @@ Run by hand from the repository root (not a test):
 It creates a fresh PostgreSQL database (dropped and created again on every run), migrates it,
 imports ProcessBench-like solutions (4 steps, a step criterion and an item criterion, overlap
 k), creates N annotators with API tokens, starts gunicorn on 127.0.0.1 and lets N concurrent
-annotators (asyncio + httpx) loop "next item" then "submit" for a bounded time and number of
-items. One submission in ten is sent twice with the same submission id, as a client retry.
+annotators (one asyncio process) loop "next item" then "submit" for a bounded time and number of
+items, over keep-alive connections with a minimal HTTP/1.1 client (the load generator shares
+the CPUs, so it has to be cheap). One submission in ten is sent twice with the same submission
+id, as a client retry. It also records the CPU taken per request by the gunicorn workers, the
+PostgreSQL backends, the load generator and the rest of the machine.
 Afterwards it counts rows: every accepted submission stored exactly once (4 step + 1 item
 judgements), no item held by more than k annotators. Results go to
 benchmarks/results-annotate.md.
@@ -174,54 +177,148 @@ class Stats:
         counts[status] = counts.get(status, 0) + 1
 
 
-async def annotator(client, base: str, token: str, stop_at: float, max_items: int, stats: Stats):
-    headers = {"Authorization": f"Token {token}"}
-    next_url = f"{base}/api/projects/{SLUG}/annotate/next/"
+class Http:
+    """A minimal HTTP/1.1 client on one keep-alive connection (reconnects when the server
+    closes it). The load generator shares the two CPUs with gunicorn and PostgreSQL: httpx
+    took about 1.5 ms of CPU per request, this takes about 0.25 ms. Enough for this benchmark
+    only: Content-Length bodies, no chunking."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, headers: str, body: bytes = b""
+    ) -> tuple[int, bytes]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{headers}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        for attempt in range(2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                self.writer.write(head + body)
+                return await self._response()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server closed the kept-alive connection first: retry once, fresh.
+                await self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _response(self) -> tuple[int, bytes]:
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        body = await self.reader.readexactly(int(fields.get("content-length", 0)))
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, body
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def annotator(base: str, token: str, stop_at: float, max_items: int, stats: Stats):
+    host, port = base.removeprefix("http://").split(":")
+    http = Http(host, int(port))
+    auth = f"Authorization: Token {token}\r\n"
+    json_auth = auth + "Content-Type: application/json\r\n"
+    next_path = f"/api/projects/{SLUG}/annotate/next/"
     done = 0
-    while time.monotonic() < stop_at and done < max_items:
-        t0 = time.perf_counter()
-        response = await client.post(next_url, headers=headers)
-        stats.add("next", time.perf_counter() - t0, response.status_code)
-        if response.status_code == 204:
-            return
-        response.raise_for_status()
-        item = response.json()
-        labels = [
-            {"criterion": q["criterion"], "step": q["step"], "value": q["labels"][0]}
-            for q in item["questions"]
-        ]
-        body = {"submission_id": str(uuid.uuid4()), "labels": labels, "time_spent_ms": 1000}
-        sends = 2 if (done + 1) % RETRY_EVERY == 0 else 1
-        for attempt in range(sends):
+    try:
+        while time.monotonic() < stop_at and done < max_items:
             t0 = time.perf_counter()
-            response = await client.post(f"{base}{item['submit_url']}", json=body, headers=headers)
-            stats.add("submit", time.perf_counter() - t0, response.status_code)
-            response.raise_for_status()
-            if attempt == 0:
-                stats.accepted += 1
-            else:
-                stats.retries_sent += 1
-                stats.retries_repeated += bool(response.json()["repeated"])
-        done += 1
+            status, raw = await http.request("POST", next_path, auth)
+            stats.add("next", time.perf_counter() - t0, status)
+            if status == 204:
+                return
+            if status != 200:
+                raise RuntimeError(f"next: {status} {raw[:200]!r}")
+            item = json.loads(raw)
+            labels = [
+                {"criterion": q["criterion"], "step": q["step"], "value": q["labels"][0]}
+                for q in item["questions"]
+            ]
+            body = {"submission_id": str(uuid.uuid4()), "labels": labels, "time_spent_ms": 1000}
+            payload = json.dumps(body).encode()
+            sends = 2 if (done + 1) % RETRY_EVERY == 0 else 1
+            for attempt in range(sends):
+                t0 = time.perf_counter()
+                status, raw = await http.request("POST", item["submit_url"], json_auth, payload)
+                stats.add("submit", time.perf_counter() - t0, status)
+                if status != 200:
+                    raise RuntimeError(f"submit: {status} {raw[:200]!r}")
+                if attempt == 0:
+                    stats.accepted += 1
+                else:
+                    stats.retries_sent += 1
+                    stats.retries_repeated += bool(json.loads(raw)["repeated"])
+            done += 1
+    finally:
+        await http.close()
 
 
 async def drive(
     base: str, tokens: list[str], duration: float, max_items: int
-) -> tuple[Stats, float]:
-    import httpx
-
+) -> tuple[Stats, float, float]:
+    """Run the annotators; returns the stats, the elapsed time and this process's CPU seconds."""
     stats = Stats()
-    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        # Warm every worker's connection and code paths before timing.
-        await asyncio.gather(*(client.get(f"{base}/accounts/login/") for _ in range(20)))
-        started = time.monotonic()
-        stop_at = started + duration
-        await asyncio.gather(
-            *(annotator(client, base, t, stop_at, max_items, stats) for t in tokens)
-        )
-        elapsed = time.monotonic() - started
-    return stats, elapsed
+    host, port = base.removeprefix("http://").split(":")
+    # Warm every worker's connection and code paths before timing.
+    warm = [Http(host, int(port)) for _ in range(20)]
+    await asyncio.gather(*(h.request("GET", "/accounts/login/", "") for h in warm))
+    for h in warm:
+        await h.close()
+    cpu0 = time.process_time()
+    started = time.monotonic()
+    stop_at = started + duration
+    await asyncio.gather(*(annotator(base, t, stop_at, max_items, stats) for t in tokens))
+    elapsed = time.monotonic() - started
+    return stats, elapsed, time.process_time() - cpu0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU of the PostgreSQL backends serving the benchmark database. With CONN_MAX_AGE they
+    were opened by the first requests and live until gunicorn stops, so this is the load's."""
+    import psycopg
+
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [PG_BENCH_DB]
+        ).fetchall()
+    return sum(_cpu_seconds(pid) for (pid,) in pids)
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds spent by the whole machine (all cores, not idle or iowait) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for(url: str, timeout: float = 30) -> None:
@@ -250,7 +347,18 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=24)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--max-items", type=int, default=400, help="per annotator")
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
+    # One sync worker per CPU measured best here: the work is CPU-bound, and more workers only
+    # add switching (2 workers: 266 req/s; 3 and 4: about 220 req/s).
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="sync closes the connection after each request, so every request goes to a free"
+        " worker; gthread keeps connections alive, but each stays on the worker that accepted"
+        " it, and with few connections one worker ends up serving most of them",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     env = bench_env(args.port)
@@ -291,7 +399,9 @@ def main() -> None:
             "--workers",
             str(args.workers),
             "--worker-class",
-            "sync",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
             "--keep-alive",
             "30",
             "--log-level",
@@ -305,7 +415,13 @@ def main() -> None:
     try:
         wait_for(f"{base}/accounts/login/")
         print(f"load: {args.duration:.0f} s ...", flush=True)
-        stats, elapsed = asyncio.run(drive(base, tokens, args.duration, args.max_items))
+        workers = _children(gunicorn.pid)
+        worker_cpu0 = sum(_cpu_seconds(p) for p in workers)
+        busy0 = _machine_busy_seconds()
+        stats, elapsed, client_cpu = asyncio.run(drive(base, tokens, args.duration, args.max_items))
+        busy = _machine_busy_seconds() - busy0
+        worker_cpu = sum(_cpu_seconds(p) for p in workers) - worker_cpu0
+        postgres_cpu = _postgres_cpu_seconds()
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -345,6 +461,8 @@ def main() -> None:
             )
         )
     total = sum(r[1] for r in rows)
+    others = max(0.0, busy - worker_cpu - client_cpu - postgres_cpu)
+    machine_load = busy / elapsed / (os.cpu_count() or 1)
     lines = [
         "# Annotator queue load benchmark",
         "",
@@ -354,12 +472,22 @@ def main() -> None:
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs (load generator, gunicorn and"
         " PostgreSQL share them), Python " + platform.python_version() + ".",
-        f"gunicorn {args.workers} sync workers, DEBUG off, PostgreSQL on 127.0.0.1, token auth;"
-        f" {args.annotators} concurrent annotators (asyncio + httpx, one connection each), each"
-        " looping next item then submit (4 step labels + 1 item label); every"
+        f"gunicorn {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        + ", DEBUG off, CONN_MAX_AGE 600, PostgreSQL on 127.0.0.1, token auth;"
+        f" {args.annotators} concurrent annotators (one asyncio process, a minimal HTTP/1.1"
+        " client, one connection each, kept alive when the server allows it), each looping next"
+        " item then submit"
+        " (4 step labels + 1 item label); every"
         f" {RETRY_EVERY}th submission sent twice with the same submission id.",
         "",
         f"Elapsed {elapsed:.1f} s, {total} requests, {total / elapsed:.0f} requests/s in all.",
+        "",
+        f"CPU during the load, per request: gunicorn workers {worker_cpu / total * 1000:.2f} ms,"
+        f" PostgreSQL backends {postgres_cpu / total * 1000:.2f} ms,"
+        f" load generator {client_cpu / total * 1000:.2f} ms, anything else on the machine"
+        f" (kernel, other processes) {others / total * 1000:.2f} ms; the CPUs were"
+        f" {machine_load:.0%} busy.",
         "",
         "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | statuses |",
         "|---|---:|---:|---:|---:|---:|---|",

@@ -96,7 +96,7 @@ class AssignmentSubmitApi(APIView):
         data.is_valid(raise_exception=True)
         labels = self.Label(data=data.validated_data["labels"], many=True)
         labels.is_valid(raise_exception=True)
-        criteria = dict(assignment.project.criteria.values_list("name", "pk"))
+        criteria = {c.name: c.pk for c in selectors.project_criteria(project=assignment.project)}
         inputs = []
         for label in labels.validated_data:
             if label["criterion"] not in criteria:

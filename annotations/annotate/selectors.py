@@ -30,6 +30,7 @@ from annotations.models import (
     Judgement,
     Membership,
     Project,
+    Step,
 )
 
 # The per-annotator order is an affine permutation of item ids modulo a prime, with a
@@ -74,18 +75,22 @@ def membership_get_for_annotator(*, user: AbstractBaseUser, slug: str) -> Member
 def assignment_get_for_annotator(*, user: AbstractBaseUser, slug: str, item_id: int) -> Assignment:
     """The user's own open or submitted assignment of the item; 404 for anything else.
 
-    Another annotator's item, an item of another project, an item never assigned to the user
-    and one they skipped all look the same from outside: not found.
+    Another annotator's item, an item of another project, an item never assigned to the user,
+    one they skipped and one of a project they are no longer a member of all look the same
+    from outside: not found. One query: the membership is checked by a join.
     """
-    membership = membership_get_for_annotator(user=user, slug=slug)
+    if not user.is_authenticated:
+        raise Http404("This item is not in your queue.")
     assignment = (
         Assignment.objects.select_related("item", "project")
         .filter(
             user=user,
-            project=membership.project,
+            project__slug=slug,
+            project__memberships__user=user,
             item_id=item_id,
             status__in=ANNOTATOR_STATUSES,
         )
+        .order_by()
         .first()
     )
     if assignment is None:
@@ -94,9 +99,11 @@ def assignment_get_for_annotator(*, user: AbstractBaseUser, slug: str, item_id: 
 
 
 def assignment_open(*, user: AbstractBaseUser, project: Project) -> Assignment | None:
+    # No ordering: there is at most one open item per (project, user).
     return (
         Assignment.objects.select_related("item", "project")
         .filter(user=user, project=project, status=Assignment.Status.ASSIGNED)
+        .order_by()
         .first()
     )
 
@@ -107,6 +114,19 @@ def assignment_last_submitted(*, user: AbstractBaseUser, project: Project) -> As
         .order_by("-submitted_at", "-pk")
         .first()
     )
+
+
+def project_criteria(*, project: Project) -> list[Criterion]:
+    """The project's criteria in order, read once per Project instance (that is, per request).
+
+    Ordered by position within the project: `Criterion.Meta.ordering` starts with the project
+    and so would join it only to sort by its name.
+    """
+    cached = getattr(project, "_annotate_criteria", None)
+    if cached is None:
+        cached = list(Criterion.objects.filter(project_id=project.pk).order_by("position", "id"))
+        project._annotate_criteria = cached
+    return cached
 
 
 # ---- the queue -------------------------------------------------------------------------------
@@ -132,6 +152,7 @@ def _claimable(*, user: AbstractBaseUser, project: Project) -> QuerySet[Item]:
 class Candidate:
     item_id: int
     is_gold: bool
+    taken: frozenset[int] | None = None  # the slots held when it was read (None: not read)
 
 
 CLAIM_WINDOW = 64
@@ -141,25 +162,44 @@ def items_claimable(*, user: AbstractBaseUser, project: Project, limit: int) -> 
     """The next `limit` items the user may take, in the user's own shuffled order.
 
     Counting the holders of every item is the expensive part, so it is first done only for
-    the user's next CLAIM_WINDOW unseen items (usually some are still open), and for the
-    whole project only when all of those are full.
+    the user's next CLAIM_WINDOW unseen items (usually some are still open): two small queries
+    (the window with gold flags, then the window's assignments, judged here with the rules of
+    `_claimable`), which also give each candidate's taken slots. Only when the whole window is
+    full does the query over the whole project run.
     """
     multiplier, offset = shuffle_key(user_id=user.pk)
     order = ExpressionWrapper(
         (F("pk") * multiplier + offset) % SHUFFLE_PRIME, output_field=BigIntegerField()
     )
-    window = (
+    window = list(
         Item.objects.filter(project=project)
         .exclude(Exists(Assignment.objects.filter(item=OuterRef("pk"), user=user)))
         .annotate(order=order)
         .order_by("order")
-        .values("pk")[:CLAIM_WINDOW]
+        .values_list("pk", "gold__pk")[:CLAIM_WINDOW]
     )
+    held: dict[int, set[int]] = {pk: set() for pk, _ in window}
+    assignments = (
+        Assignment.objects.filter(item_id__in=list(held))
+        .order_by()
+        .values_list("item_id", "user_id", "slot", "status")
+    )
+    for item_id, user_id, slot, status in assignments:
+        if user_id == user.pk or status == Assignment.Status.FLAGGED:
+            held.pop(item_id, None)  # seen meanwhile, or held back for everyone
+        elif slot is not None and item_id in held:
+            held[item_id].add(slot)
+    candidates = [
+        Candidate(pk, gold is not None, frozenset(held[pk]))
+        for pk, gold in window
+        if pk in held and (gold is not None or len(held[pk]) < project.overlap)
+    ]
+    if candidates or len(window) < CLAIM_WINDOW:
+        return candidates[:limit]
     claimable = _claimable(user=user, project=project).annotate(order=order).order_by("order")
-    rows = list(claimable.filter(pk__in=window).values_list("pk", "gold_item")[:limit])
-    if not rows:
-        rows = list(claimable.values_list("pk", "gold_item")[:limit])
-    return [Candidate(pk, is_gold) for pk, is_gold in rows]
+    return [
+        Candidate(pk, is_gold) for pk, is_gold in claimable.values_list("pk", "gold_item")[:limit]
+    ]
 
 
 @dataclass(frozen=True)
@@ -322,7 +362,7 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
     """
     item = assignment.item
     project = assignment.project
-    criteria = criteria_for_item(item=item, criteria=list(project.criteria.all()))
+    criteria = criteria_for_item(item=item, criteria=project_criteria(project=project))
     by_id = {c.pk: c for c in criteria}
     current: dict[str, str] = {}
     stored: dict[str, Any] = {}
@@ -347,7 +387,12 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
         choices = _choices(criterion, assignment.swapped)
         return Group(name, criterion, step, legend, choices, current.get(name, ""))
 
-    steps = [StepView(index=s.index, text=s.text) for s in item.steps.all().order_by("index")]
+    steps = [
+        StepView(index=index, text=text)
+        for index, text in Step.objects.filter(item_id=item.pk)
+        .order_by("index")
+        .values_list("index", "text")
+    ]
     for step in steps:
         step.groups = [group(c, step.index) for c in criteria if c.target == "step"]
     item_groups = [group(c, None) for c in criteria if c.target == "item"]

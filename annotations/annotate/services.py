@@ -7,6 +7,7 @@ Every rule that must hold under concurrency is a database constraint (see `Assig
 import json
 import math
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from annotations.models import (
     Membership,
     Project,
     Rater,
+    Step,
 )
 
 CANDIDATES_PER_ROUND = 8
@@ -95,20 +97,22 @@ def assignment_next(*, user: AbstractBaseUser, project: Project) -> Assignment |
 def _claim(
     *, user: AbstractBaseUser, project: Project, candidate: selectors.Candidate
 ) -> Assignment | None:
+    taken = candidate.taken
     for _ in range(project.overlap + 1):
         slot = None
         if not candidate.is_gold:
-            taken = set(
-                Assignment.objects.filter(
-                    item_id=candidate.item_id, slot__isnull=False
-                ).values_list("slot", flat=True)
-            )
+            if taken is None:
+                taken = frozenset(
+                    Assignment.objects.filter(item_id=candidate.item_id, slot__isnull=False)
+                    .order_by()
+                    .values_list("slot", flat=True)
+                )
             free = [s for s in range(project.overlap) if s not in taken]
             if not free:
                 return None
             slot = free[0]
         try:
-            with transaction.atomic():
+            with _savepoint_if_nested():
                 return Assignment.objects.create(
                     project=project,
                     item_id=candidate.item_id,
@@ -124,7 +128,15 @@ def _claim(
                 return current
             if Assignment.objects.filter(item_id=candidate.item_id, user=user).exists():
                 return None
+            taken = None  # read the slots again
     return None
+
+
+def _savepoint_if_nested() -> AbstractContextManager:
+    """A savepoint inside a transaction, so a refused INSERT does not break it; nothing in
+    autocommit mode, where the refused statement rolls back on its own (and BEGIN and COMMIT
+    would cost two more round trips on every claim)."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
 
 
 def assignment_skip(*, assignment: Assignment, reason: str, flag: bool = False) -> Assignment:
@@ -181,11 +193,13 @@ class _Row:
     code: float
 
 
-def rater_for_user(*, user: AbstractBaseUser, project: Project) -> Rater:
+def rater_for_user(*, user_id: int, project: Project) -> Rater:
     """The user's human rater in the project, created on first use in their membership group."""
-    rater = Rater.objects.filter(project=project, user=user).first()
+    raters = Rater.objects.filter(project=project, user_id=user_id).order_by()
+    rater = raters.first()
     if rater is not None:
         return rater
+    user = get_user_model().objects.get(pk=user_id)
     membership = Membership.objects.get(project=project, user=user)
     username = user.get_username()
     for name in (username, f"{username} (user {user.pk})"):
@@ -200,7 +214,7 @@ def rater_for_user(*, user: AbstractBaseUser, project: Project) -> Rater:
                 )
         except IntegrityError:
             # The name belongs to an imported rater, or our own rater was created meanwhile.
-            rater = Rater.objects.filter(project=project, user=user).first()
+            rater = raters.first()
             if rater is not None:
                 return rater
     raise DomainError("Your rater could not be created; ask a project lead.")
@@ -234,7 +248,9 @@ def _validate(
     *, item: Item, project: Project, labels: list[LabelInput]
 ) -> tuple[list[_Row], list[str]]:
     """Check a submission; return the rows to store and the missing answers."""
-    criteria = selectors.criteria_for_item(item=item, criteria=list(project.criteria.all()))
+    criteria = selectors.criteria_for_item(
+        item=item, criteria=selectors.project_criteria(project=project)
+    )
     by_id = {c.pk: c for c in criteria}
     given: dict[tuple[int, int | None], _Row] = {}
     for label in labels:
@@ -299,9 +315,16 @@ def _judgements_write(*, rater: Rater, item: Item, rows: list[_Row], fields: dic
     The caller holds the assignment's row lock, the only way to write this (rater, item);
     the unique constraints on judgements still refuse a duplicate if that ever failed.
     """
-    step_ids = dict(item.steps.values_list("index", "pk")) if item.n_steps else {}
+    step_ids = (
+        dict(Step.objects.filter(item_id=item.pk).order_by().values_list("index", "pk"))
+        if item.n_steps
+        else {}
+    )
     existing = {
-        (j.criterion_id, j.step_id): j for j in Judgement.objects.filter(rater=rater, item=item)
+        (j.criterion_id, j.step_id): j
+        for j in Judgement.objects.filter(rater=rater, item=item)
+        .order_by()
+        .only("pk", "criterion_id", "step_id")
     }
     changed, new = [], []
     for row in rows:
@@ -332,6 +355,18 @@ class SubmitResult:
     repeated: bool  # the same submission id was already recorded: nothing was written
 
 
+def _stored_count(assignment: Assignment) -> int:
+    return Judgement.objects.filter(
+        item_id=assignment.item_id,
+        rater__project_id=assignment.project_id,
+        rater__user_id=assignment.user_id,
+    ).count()
+
+
+def _time_total(before: int, added: int) -> int:
+    return min(before + max(0, min(added, MAX_TIME_PER_SUBMISSION_MS)), 2**31 - 1)
+
+
 def assignment_submit(
     *,
     assignment: Assignment,
@@ -342,54 +377,66 @@ def assignment_submit(
 ) -> SubmitResult:
     """Record the annotator's judgements of an item, replacing their earlier ones.
 
-    Idempotent: the assignment row is locked (two requests for it run one after the other), a
-    repeated submission id is a no-op, a new one updates the rows in place, and the
-    (rater, target, criterion) unique constraints refuse any second row; so a double click,
-    a retry or two tabs leave one judgement per target.
+    Idempotent: a repeated submission id is a no-op, a new one updates the rows in place, and
+    the (rater, target, criterion) unique constraints refuse any second row; so a double
+    click, a retry or two tabs leave one judgement per target. Writes to the assignment are
+    serialised by its row lock, taken by a conditional UPDATE that matches only the state
+    `assignment` was read in (status, submission id, time spent). If that state has moved on
+    (a retry racing its original, another tab), the UPDATE matches nothing and the checks are
+    made again on the row locked with SELECT ... FOR UPDATE. On success `assignment` is
+    updated in place.
     """
     if len(rationale) > MAX_RATIONALE:
         raise DomainError(f"The rationale is longer than {MAX_RATIONALE} characters.")
+    if assignment.submission_id == submission_id:
+        return SubmitResult(assignment, _stored_count(assignment), repeated=True)
+    item, project = assignment.item, assignment.project
+    rows, missing = _validate(item=item, project=project, labels=labels)
+    if missing:
+        raise DomainError("Some answers are missing.", missing)
+    rater = rater_for_user(user_id=assignment.user_id, project=project)
+    changes: dict[str, Any] = {
+        "status": Assignment.Status.SUBMITTED,
+        "submission_id": submission_id,
+        "submitted_at": timezone.now(),
+        "time_spent_ms": _time_total(assignment.time_spent_ms, time_spent_ms),
+    }
+    gold = GoldItem.objects.filter(item_id=item.pk).order_by().first()
+    if gold is not None:
+        changes["gold_correct"], changes["gold_total"] = _gold_score(gold, rows)
+    meta = {"source": "annotate", "submission_id": str(submission_id)}
+    if item.kind == Item.Kind.PAIR:
+        meta["swapped"] = assignment.swapped
     with transaction.atomic():
-        # Lock only the assignment row, and without blocking the key-share locks that every
-        # insert referencing the item or project takes (FOR UPDATE of the joined rows would).
-        locked = (
-            Assignment.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("item", "project")
-            .get(pk=assignment.pk)
-        )
-        if locked.status not in selectors.ANNOTATOR_STATUSES:
-            raise DomainError("This item is no longer in your queue.")
-        if locked.submission_id == submission_id:
-            stored = Judgement.objects.filter(
-                item=locked.item, rater__project=locked.project, rater__user_id=locked.user_id
-            ).count()
-            return SubmitResult(locked, stored, repeated=True)
-        item, project = locked.item, locked.project
-        rows, missing = _validate(item=item, project=project, labels=labels)
-        if missing:
-            raise DomainError("Some answers are missing.", missing)
-        rater = rater_for_user(user=locked.user, project=project)
-        locked.time_spent_ms = min(
-            locked.time_spent_ms + max(0, min(time_spent_ms, MAX_TIME_PER_SUBMISSION_MS)),
-            2**31 - 1,
-        )
-        meta = {"source": "annotate", "submission_id": str(submission_id)}
-        if item.kind == Item.Kind.PAIR:
-            meta["swapped"] = locked.swapped
+        updated = Assignment.objects.filter(
+            pk=assignment.pk,
+            status__in=selectors.ANNOTATOR_STATUSES,
+            submission_id=assignment.submission_id,
+            time_spent_ms=assignment.time_spent_ms,
+        ).update(**changes)
+        if not updated:
+            # Lock only the assignment row, and without blocking the key-share locks that
+            # every insert referencing the item or project takes.
+            locked = Assignment.objects.select_for_update(no_key=True).get(pk=assignment.pk)
+            if locked.status not in selectors.ANNOTATOR_STATUSES:
+                raise DomainError("This item is no longer in your queue.")
+            if locked.submission_id == submission_id:
+                return SubmitResult(locked, _stored_count(locked), repeated=True)
+            changes["time_spent_ms"] = _time_total(locked.time_spent_ms, time_spent_ms)
+            Assignment.objects.filter(pk=locked.pk).update(**changes)
         stored = _judgements_write(
             rater=rater,
             item=item,
             rows=rows,
-            fields={"rationale": rationale, "time_spent_ms": locked.time_spent_ms, "meta": meta},
+            fields={
+                "rationale": rationale,
+                "time_spent_ms": changes["time_spent_ms"],
+                "meta": meta,
+            },
         )
-        gold = GoldItem.objects.filter(item=item).first()
-        if gold is not None:
-            locked.gold_correct, locked.gold_total = _gold_score(gold, rows)
-        locked.status = Assignment.Status.SUBMITTED
-        locked.submission_id = submission_id
-        locked.submitted_at = timezone.now()
-        locked.save()
-    return SubmitResult(locked, stored, repeated=False)
+    for name, value in changes.items():
+        setattr(assignment, name, value)
+    return SubmitResult(assignment, stored, repeated=False)
 
 
 # ---- gold ------------------------------------------------------------------------------------
@@ -401,7 +448,9 @@ def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> Go
         raise DomainError('Expected labels must be a JSON object like {"validity": [...]}.')
     criteria = {
         c.name: c
-        for c in selectors.criteria_for_item(item=item, criteria=list(item.project.criteria.all()))
+        for c in selectors.criteria_for_item(
+            item=item, criteria=selectors.project_criteria(project=item.project)
+        )
     }
     for name, value in expected.items():
         criterion = criteria.get(name)
