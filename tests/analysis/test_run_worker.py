@@ -15,12 +15,12 @@ from tests.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-CONFIG = {"slice_keys": ["turn", "category"], "n_boot": 4000, "seed": 9}
+CONFIG = {"slice_keys": ["turn", "category"], "n_boot": 20000, "seed": 9}
 
 
 @pytest.fixture
 def big_study(tmp_path, project):
-    lines = study_lines(seed=2, n_pairs=1500, n_solutions=300)
+    lines = study_lines(seed=2, n_pairs=3000, n_solutions=600)
     annotation_services.items_import(project=project, paths=[write_jsonl(tmp_path / "s", lines)])
     return project
 
