@@ -360,15 +360,38 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
 
     `posted` (form values sent back after a rejected submission) takes precedence.
     """
+    # A just-claimed item has no judgements of this user yet: skip the query.
+    own = list(_own_judgements(assignment)) if assignment.submitted_at else []
+    steps = list(
+        Step.objects.filter(item_id=assignment.item_id)
+        .order_by("index")
+        .values_list("index", "text")
+    )
+    return item_sheet_build(
+        assignment=assignment,
+        criteria=project_criteria(project=assignment.project),
+        steps=steps,
+        own=own,
+        posted=posted,
+    )
+
+
+def item_sheet_build(
+    *,
+    assignment: Assignment,
+    criteria: list[Criterion],
+    steps: list[tuple[int, str]],
+    own: list[Judgement] = (),
+    posted: dict[str, str] | None = None,
+) -> ItemSheet:
+    """The item sheet from rows already read: the project's criteria, the item's (index,
+    text) steps in order and the user's own judgements (with their steps)."""
     item = assignment.item
-    project = assignment.project
-    criteria = criteria_for_item(item=item, criteria=project_criteria(project=project))
+    criteria = criteria_for_item(item=item, criteria=criteria)
     by_id = {c.pk: c for c in criteria}
     current: dict[str, str] = {}
     stored: dict[str, Any] = {}
     rationale = ""
-    # A just-claimed item has no judgements of this user yet: skip the query.
-    own = _own_judgements(assignment) if assignment.submitted_at else []
     for judgement in own:
         criterion = by_id.get(judgement.criterion_id)
         if criterion is None:
@@ -387,13 +410,8 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
         choices = _choices(criterion, assignment.swapped)
         return Group(name, criterion, step, legend, choices, current.get(name, ""))
 
-    steps = [
-        StepView(index=index, text=text)
-        for index, text in Step.objects.filter(item_id=item.pk)
-        .order_by("index")
-        .values_list("index", "text")
-    ]
-    for step in steps:
+    step_views = [StepView(index=index, text=text) for index, text in steps]
+    for step in step_views:
         step.groups = [group(c, step.index) for c in criteria if c.target == "step"]
     item_groups = [group(c, None) for c in criteria if c.target == "item"]
     answers = []
@@ -405,10 +423,10 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
     return ItemSheet(
         assignment=assignment,
         item=item,
-        steps=steps,
+        steps=step_views,
         item_groups=item_groups,
         answers=answers,
         rationale=rationale,
-        error_ends_solution=project.error_ends_solution,
+        error_ends_solution=assignment.project.error_ends_solution,
         stored=stored,
     )

@@ -1,0 +1,33 @@
+"""PostgreSQL statements for the two busiest API calls: next item and submit.
+
+The same rules as `services.assignment_next` and `services.assignment_submit`, written as
+a few hand-made statements because building ORM queries cost more CPU than running them
+(about 5 ms of Python per request). Each function returns None or `NextMiss` whenever the
+ORM path must decide instead (a resumed item, a full candidate window, a submission racing
+another one, a 404), so the rare cases keep one implementation. The API calls these only on
+PostgreSQL; SQLite (and the pages) use the ORM path.
+
+- auth: DRF's token lookup as one prepared statement (`TokenAuthenticationPrepared`).
+- next: one read (membership, project, open item, criteria, the project's id range), then
+  one statement that picks the user's next item in their shuffled order, claims its lowest
+  free slot with INSERT ... ON CONFLICT DO NOTHING and returns the item with its steps.
+- submit: one read (assignment, membership, item, criteria, rater, gold, step ids; the
+  stored count for a repeated submission id), then one statement: the conditional UPDATE of
+  the assignment and the upsert of the judgements on their two partial unique constraints,
+  atomic on its own.
+
+Statements are prepared on the server (see `db.fetch`), so a connection pooler in
+transaction mode would need psycopg's prepare_threshold turned off.
+"""
+
+from annotations.annotate.hotpath.auth import TokenAuthenticationPrepared
+from annotations.annotate.hotpath.queue import NextMiss, assignment_next_sheet, order_runs
+from annotations.annotate.hotpath.submit import assignment_submit
+
+__all__ = [
+    "NextMiss",
+    "TokenAuthenticationPrepared",
+    "assignment_next_sheet",
+    "assignment_submit",
+    "order_runs",
+]
