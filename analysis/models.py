@@ -3,15 +3,11 @@
 from django.conf import settings
 from django.db import models
 
-from annotations.models import Project
+from annotations.models import JobStatus, Project
 
 
 class AgreementRun(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_runs")
     created_by = models.ForeignKey(

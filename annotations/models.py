@@ -220,12 +220,17 @@ class Judgement(models.Model):
         return f"{self.rater} on {self.item_id}: {self.value!r}"
 
 
+class JobStatus(models.TextChoices):
+    """The life of a background job row (imports here, agreement runs in analysis)."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class ImportJob(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(
