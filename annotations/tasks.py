@@ -1,8 +1,12 @@
 """Celery entry points: ids in, one service call."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from annotations import services
+from annotations.annotate import services as annotate_services
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -16,3 +20,9 @@ def import_job_run_task(self, job_id: int) -> None:
 @shared_task
 def import_jobs_fail_stale_task() -> None:
     services.import_jobs_fail_stale()
+
+
+@shared_task
+def assignments_release_stale_task() -> None:
+    hours = settings.ASSIGNMENT_TIMEOUT_HOURS
+    annotate_services.assignments_release_stale(older_than=timedelta(hours=hours))

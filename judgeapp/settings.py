@@ -162,6 +162,9 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# An item claimed but not submitted for this long goes back to the pool (hourly beat task).
+ASSIGNMENT_TIMEOUT_HOURS = env_int("ASSIGNMENT_TIMEOUT_HOURS", 24)
+
 # Celery: without a broker every task runs eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
@@ -179,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-imports": {
         "task": "annotations.tasks.import_jobs_fail_stale_task",
         "schedule": 900,
+    },
+    "release-stale-assignments": {
+        "task": "annotations.tasks.assignments_release_stale_task",
+        "schedule": 3600,
     },
 }
 

@@ -9,6 +9,7 @@ import math
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -191,6 +192,20 @@ class _Row:
     step: int | None
     value: Any
     code: float
+
+
+def assignments_release_stale(*, older_than: timedelta) -> int:
+    """Give back the slots of items claimed longer ago than `older_than` and never submitted.
+
+    An annotator who opens an item and walks away would otherwise hold one of its k slots for
+    ever. Only unsubmitted claims are released (nothing submitted is touched); the item goes
+    back to the pool, and to the same annotator too, since they never judged it.
+    """
+    cutoff = timezone.now() - older_than
+    released, _ = Assignment.objects.filter(
+        status=Assignment.Status.ASSIGNED, is_gold=False, created_at__lt=cutoff
+    ).delete()
+    return released
 
 
 def rater_for_user(*, user_id: int, project: Project) -> Rater:

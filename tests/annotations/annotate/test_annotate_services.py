@@ -295,3 +295,26 @@ def test_it_checks_interval_scores_against_their_bounds(project, annotator, tmp_
     assert own_judgements(annotator, assignment.item).get().code == 7.5
     sheet = selectors.item_sheet_get(assignment=Assignment.objects.get(pk=assignment.pk))
     assert sheet.item_groups[0].is_number and sheet.item_groups[0].current == "7.5"
+
+
+def test_it_releases_an_item_claimed_long_ago_and_never_submitted(
+    study, annotator, second_annotator
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Item.objects.filter(project=study).exclude(external_id__in=["s0", "s1"]).delete()
+    stale = services.assignment_next(user=annotator, project=study)
+    done = services.assignment_next(user=second_annotator, project=study)
+    submit(done, full_labels(done.item))
+    long_ago = timezone.now() - timedelta(hours=30)
+    Assignment.objects.filter(pk__in=[stale.pk, done.pk]).update(created_at=long_ago)
+
+    assert services.assignments_release_stale(older_than=timedelta(hours=24)) == 1
+
+    assert not Assignment.objects.filter(pk=stale.pk).exists()
+    assert Assignment.objects.get(pk=done.pk).status == Assignment.Status.SUBMITTED
+    assert own_judgements(second_annotator, done.item).exists()
+    again = services.assignment_next(user=second_annotator, project=study)
+    assert again.item_id == stale.item_id and again.slot == 0
