@@ -12,13 +12,15 @@ from annotations.models import Criterion, Project
 ITEM_TARGET = -1
 
 
-def criterion_data_load(*, criterion: Criterion, items: list[tuple]) -> CriterionData:
+def criterion_data_load(
+    *, criterion: Criterion, items: list[tuple], raters: dict[int, tuple[str, str, str]]
+) -> CriterionData:
     """One criterion's judgements as per-group code matrices over its targets.
 
-    `items` is `annotations.selectors.item_index` of the project (loaded once per run).
+    `items` and `raters` are `annotations.selectors.item_index` and `rater_index` of the
+    project, loaded once per run.
     """
     rows = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
-    raters = annotations_selectors.rater_index(project=criterion.project)
     item_pks = np.array([entry[0] for entry in items], dtype=np.int64)  # ascending (by pk)
     n = len(rows)
     item = np.searchsorted(item_pks, np.fromiter((r[0] for r in rows), dtype=np.int64, count=n))
@@ -124,7 +126,7 @@ def rater_groups(*, project: Project) -> set[tuple[str, str, str]]:
 def meta_keys(*, project: Project) -> list[str]:
     """The item meta keys seen in the project (first 2,000 items), to suggest slices."""
     keys: set[str] = set()
-    for _, _, meta, *_ in annotations_selectors.item_index(project=project)[:2000]:
+    for meta in annotations_selectors.item_metas(project=project, limit=2000):
         keys.update(k for k, v in meta.items() if not isinstance(v, dict | list))
     return sorted(keys)
 

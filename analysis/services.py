@@ -6,6 +6,7 @@ import time
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from analysis.engine import ReportConfig, criterion_report, n_slices
@@ -63,15 +64,12 @@ def _claim(run_id: int, redelivered: bool) -> bool:
     if redelivered:
         claimable.append(AgreementRun.Status.RUNNING)
     now = timezone.now()
-    run = AgreementRun.objects.filter(pk=run_id).first()
-    if run is None:
-        return False
     return bool(
         AgreementRun.objects.filter(pk=run_id, status__in=claimable).update(
             status=AgreementRun.Status.RUNNING,
             started_at=now,
             heartbeat_at=now,
-            attempts=run.attempts + 1,
+            attempts=F("attempts") + 1,
             progress=0.0,
             error="",
         )
@@ -120,12 +118,13 @@ def _compute_and_store(run: AgreementRun) -> dict:
     timings = {"load_s": 0.0, "compute_s": 0.0}
     started = time.perf_counter()
     items = annotations_selectors.item_index(project=run.project)
+    raters = annotations_selectors.rater_index(project=run.project)
     timings["load_s"] += time.perf_counter() - started
 
     loaded = []
     for criterion in criteria:
         t0 = time.perf_counter()
-        data = criterion_data_load(criterion=criterion, items=items)
+        data = criterion_data_load(criterion=criterion, items=items, raters=raters)
         timings["load_s"] += time.perf_counter() - t0
         loaded.append(data)
     total = sum(n_slices(d, report_config.slice_keys) for d in loaded) or 1

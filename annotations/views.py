@@ -34,29 +34,20 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def import_create(request: HttpRequest, slug: str) -> HttpResponse:
     project = selectors.project_get_for_lead(user=request.user, slug=slug)
     form = ImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return render(
-            request,
-            "annotations/project_detail.html",
-            {"project": project, "is_lead": True, "form": form, "jobs": []},
-            status=400,
-        )
-    try:
-        job = services.import_job_create(
-            project=project,
-            user=request.user,
-            file=form.cleaned_data["file"],
-            format=form.cleaned_data["format"],
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return render(
-            request,
-            "annotations/project_detail.html",
-            {"project": project, "is_lead": True, "form": form, "jobs": []},
-            status=400,
-        )
-    return redirect("annotations:import-detail", job_id=job.pk)
+    if form.is_valid():
+        try:
+            job = services.import_job_create(
+                project=project,
+                user=request.user,
+                file=form.cleaned_data["file"],
+                format=form.cleaned_data["format"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("annotations:import-detail", job_id=job.pk)
+    context = {"project": project, "is_lead": True, "form": form, "jobs": []}
+    return render(request, "annotations/project_detail.html", context, status=400)
 
 
 @login_required

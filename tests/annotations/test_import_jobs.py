@@ -58,6 +58,18 @@ def test_it_shows_line_numbered_errors_and_imports_nothing(client, lead, project
     assert not Judgement.objects.exists()
 
 
+def test_it_shows_the_form_again_when_the_upload_is_missing(client, lead, project):
+    client.force_login(lead)
+
+    response = client.post(
+        reverse("annotations:import-create", args=[project.slug]), {"format": "native"}
+    )
+
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
 def test_it_hides_imports_from_annotators_and_outsiders(client, lead, annotator, outsider, project):
     job = services.import_job_create(project=project, user=lead, file=upload(), format="native")
     for user in (annotator, outsider):

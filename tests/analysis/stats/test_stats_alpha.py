@@ -15,22 +15,9 @@ from analysis.stats import (
     krippendorff_alpha_from_coincidences,
 )
 from analysis.stats._validate import category_counts
+from tests.analysis.stats.published import FOUR_CODERS_TWELVE_UNITS as KRIPPENDORFF_2011
 
 NAN = np.nan
-
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", sec. C: 4 coders x 12
-# units, values 1..5 with missing data; stored as (units, coders) codes 0..4.
-KRIPPENDORFF_2011 = (
-    np.array(
-        [
-            [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-            [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-        ]
-    ).T
-    - 1
-)
 
 
 @pytest.mark.parametrize(

@@ -16,22 +16,10 @@ from analysis.stats import (
     gwet_ac1,
     gwet_ac1_pair,
 )
+from tests.analysis.stats.published import FOUR_CODERS_TWELVE_UNITS as RAW_4_RATERS
 
 NAN = np.nan
 
-# Krippendorff (2011) / Gwet (2014, p. 120, irrCAC `cac.raw4raters`): 12 units x 4 raters,
-# values 1..5, stored here as codes 0..4.
-RAW_4_RATERS = (
-    np.array(
-        [
-            [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-            [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-        ]
-    ).T
-    - 1
-)
 
 # Fleiss (1971) / Wikipedia "Fleiss' kappa": 10 subjects, 14 raters, counts per category.
 WIKIPEDIA_COUNTS = np.array(
