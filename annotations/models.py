@@ -10,9 +10,11 @@ import json
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Mod
 
 PAIRWISE_LABELS = ["a", "b", "tie"]
+SCATTER_MULTIPLIER = 2_654_435_761  # the odd integer nearest 2**32 / golden ratio (Knuth)
 
 
 class Project(models.Model):
@@ -125,12 +127,22 @@ class Item(models.Model):
     # A digest of the item's content, so a re-import can tell "the same item" from "another
     # item under the same id" without loading the old text.
     content_hash = models.CharField(max_length=64)
+    # Where the item sits in the annotator queue's scan order: Fibonacci hashing of the id
+    # (multiply by 2**32 / golden ratio, keep the low 32 bits) spreads consecutive ids, and so
+    # an imported file's blocks of one category or source, evenly over the order. Computed by
+    # the database, so bulk imports need not know it.
+    scatter = models.GeneratedField(
+        expression=Mod(F("id") * SCATTER_MULTIPLIER, 2**32),
+        output_field=models.BigIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["project", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_id")
         ]
+        indexes = [models.Index(fields=["project", "scatter"], name="item_scatter")]
 
     def __str__(self) -> str:
         return self.external_id
@@ -306,6 +318,8 @@ class Assignment(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "user", "status"], name="assignment_user_status"),
+            # Flagged items are held back from every queue; the claim asks per candidate.
+            models.Index(fields=["item"], condition=Q(status="flagged"), name="assignment_flagged"),
         ]
 
     def __str__(self) -> str:

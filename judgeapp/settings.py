@@ -113,6 +113,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
+    # Django turns psycopg's prepared statements off (threshold None), which also ignores an
+    # explicit execute(prepare=True). Django's own cursors bind on the client and never
+    # prepare, so a threshold only enables the annotator fast path's prepared statements
+    # (annotations/annotate/hotpath), and generic plans apply to those alone: PostgreSQL
+    # otherwise planned the queue's claim statement anew on every call, which cost as much as
+    # running it. Behind a transaction-mode pooler (PgBouncer < 1.21), set
+    # DATABASE_PREPARED_STATEMENTS=0.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        prepare_threshold=5, options="-c plan_cache_mode=force_generic_plan"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

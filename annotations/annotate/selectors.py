@@ -6,20 +6,13 @@ Nothing here that builds an annotator-facing view reads another rater's judgemen
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import (
-    BigIntegerField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-)
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Mod
 from django.http import Http404
 
 from annotations.models import (
@@ -33,23 +26,25 @@ from annotations.models import (
     Step,
 )
 
-# The per-annotator order is an affine permutation of item ids modulo a prime, with a
-# multiplier and offset drawn from a hash of the user id: deterministic for one annotator,
-# different between annotators, and computed by the database (integer arithmetic on both
-# SQLite and PostgreSQL; products stay below 2**53).
-SHUFFLE_PRIME = 2_147_483_647
+# The queue's order. Items sit in a fixed scatter order (`Item.scatter`, Fibonacci hashing
+# of the id, indexed per project); every claim starts at a fresh random point of it and takes
+# the first item the user may have, wrapping around. So each annotator's sequence is a random
+# draw without replacement, different for every annotator and unrelated to the import order,
+# and an item's chance to come next is nearly the same for all (the scatter leaves only three
+# gap sizes between neighbours), which also keeps annotators off each other's items.
+SCATTER_SPAN = 2**32
 ANNOTATOR_STATUSES = (Assignment.Status.ASSIGNED, Assignment.Status.SUBMITTED)
+_claim_random = random.SystemRandom()
+
+
+def claim_start() -> int:
+    """A random point of the scatter order, where the next claim starts looking."""
+    return _claim_random.randrange(SCATTER_SPAN)
 
 
 def _digest(*parts: object) -> int:
     text = ":".join(str(p) for p in parts).encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
-
-
-def shuffle_key(*, user_id: int) -> tuple[int, int]:
-    """Multiplier (1..2**20-1) and offset of the user's order over item ids."""
-    h = _digest("order", user_id)
-    return 1 + h % (2**20 - 1), (h >> 20) % SHUFFLE_PRIME
 
 
 def pair_swapped(*, user_id: int, item_id: int) -> bool:
@@ -158,26 +153,33 @@ class Candidate:
 CLAIM_WINDOW = 64
 
 
-def items_claimable(*, user: AbstractBaseUser, project: Project, limit: int) -> list[Candidate]:
-    """The next `limit` items the user may take, in the user's own shuffled order.
+def items_claimable(
+    *, user: AbstractBaseUser, project: Project, limit: int, start: int | None = None
+) -> list[Candidate]:
+    """The next `limit` items the user may take, from `start` (random by default) on in the
+    scatter order, wrapping around.
 
     Counting the holders of every item is the expensive part, so it is first done only for
-    the user's next CLAIM_WINDOW unseen items (usually some are still open): two small queries
-    (the window with gold flags, then the window's assignments, judged here with the rules of
-    `_claimable`), which also give each candidate's taken slots. Only when the whole window is
-    full does the query over the whole project run.
+    the user's next CLAIM_WINDOW unseen items (usually some are still open): two or three small
+    queries (the window with gold flags, after and then before `start`; the window's
+    assignments, judged here with the rules of `_claimable`), which also give each candidate's
+    taken slots. Only when the whole window is full does the query over the whole project run.
     """
-    multiplier, offset = shuffle_key(user_id=user.pk)
-    order = ExpressionWrapper(
-        (F("pk") * multiplier + offset) % SHUFFLE_PRIME, output_field=BigIntegerField()
+    start = claim_start() if start is None else start
+    unseen = Item.objects.filter(project=project).exclude(
+        Exists(Assignment.objects.filter(item=OuterRef("pk"), user=user))
     )
     window = list(
-        Item.objects.filter(project=project)
-        .exclude(Exists(Assignment.objects.filter(item=OuterRef("pk"), user=user)))
-        .annotate(order=order)
-        .order_by("order")
+        unseen.filter(scatter__gte=start)
+        .order_by("scatter")
         .values_list("pk", "gold__pk")[:CLAIM_WINDOW]
     )
+    if len(window) < CLAIM_WINDOW:
+        window += (
+            unseen.filter(scatter__lt=start)
+            .order_by("scatter")
+            .values_list("pk", "gold__pk")[: CLAIM_WINDOW - len(window)]
+        )
     held: dict[int, set[int]] = {pk: set() for pk, _ in window}
     assignments = (
         Assignment.objects.filter(item_id__in=list(held))
@@ -196,6 +198,7 @@ def items_claimable(*, user: AbstractBaseUser, project: Project, limit: int) -> 
     ]
     if candidates or len(window) < CLAIM_WINDOW:
         return candidates[:limit]
+    order = Mod(F("scatter") - start + SCATTER_SPAN, SCATTER_SPAN)
     claimable = _claimable(user=user, project=project).annotate(order=order).order_by("order")
     return [
         Candidate(pk, is_gold) for pk, is_gold in claimable.values_list("pk", "gold_item")[:limit]

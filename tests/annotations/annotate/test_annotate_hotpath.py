@@ -13,26 +13,8 @@ from django.contrib.auth import get_user_model
 from annotations.annotate import hotpath, selectors, services
 from annotations.models import Assignment, Criterion, Item, Judgement, Membership, Project
 from tests.annotations.annotate.conftest import import_lines
-from tests.annotations.annotate.test_annotate_concurrency import make_study, run_together
+from tests.annotations.annotate.test_annotate_concurrency import labels, make_study, run_together
 from tests.factories import PREFERENCE, VALIDITY, pair, solution
-
-
-def test_it_splits_item_ids_into_runs_that_follow_the_users_order():
-    rng = random.Random(3)
-    for _ in range(300):
-        multiplier, offset = selectors.shuffle_key(user_id=rng.randint(1, 10**6))
-        low = rng.randint(1, 10**6)
-        high = low + rng.randint(0, 9000)
-        ids = []
-        for first, last, base in hotpath.order_runs(
-            low=low, high=high, multiplier=multiplier, offset=offset
-        ):
-            for pk in range(first, last + 1):
-                assert (
-                    pk * multiplier + offset
-                ) % selectors.SHUFFLE_PRIME == pk * multiplier + base
-                ids.append(pk)
-        assert ids == list(range(low, high + 1))
 
 
 def _claim(user, project: Project) -> Assignment:
@@ -43,13 +25,25 @@ def _claim(user, project: Project) -> Assignment:
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_it_claims_in_the_same_order_as_the_orm_path(tmp_path):
+def test_it_claims_what_the_orm_path_would_claim_from_the_same_start(tmp_path):
     project, users = make_study(tmp_path, n_items=40, overlap=2, n_users=3)
-    for user in users:
-        for _ in range(6):
-            expected = selectors.items_claimable(user=user, project=project, limit=1)[0]
-            assignment = _claim(user, project)
-            assert assignment.item_id == expected.item_id
+    rng = random.Random(5)
+    for turn, user in enumerate(users * 8):
+        start = rng.randrange(selectors.SCATTER_SPAN)
+        expected = selectors.items_claimable(user=user, project=project, limit=1, start=start)
+        sheet = hotpath.assignment_next_sheet(user=user, slug=project.slug, start=start)
+        assignment = sheet.assignment
+        assert assignment.item_id == expected[0].item_id
+        assert assignment.slot == min(set(range(2)) - expected[0].taken)
+        if turn % 3:  # submitted items keep their slot, skipped ones give it back
+            services.assignment_submit(
+                assignment=Assignment.objects.get(pk=assignment.pk),
+                labels=labels(Item.objects.get(pk=assignment.item_id)),
+                rationale="",
+                time_spent_ms=0,
+                submission_id=uuid.uuid4(),
+            )
+        else:
             services.assignment_skip(assignment=assignment, reason="")
 
 
@@ -59,13 +53,16 @@ def test_it_shows_pairs_on_the_same_sides_as_the_orm_path(tmp_path, annotator):
     project = Project.objects.create(name="Pairs", slug="pairs")
     import_lines(project, tmp_path, [PREFERENCE] + [pair(f"p{i}") for i in range(12)])
     Membership.objects.create(user=annotator, project=project, role="annotator")
-    while (sheet := hotpath.assignment_next_sheet(user=annotator, slug="pairs")) is not None:
+    while isinstance(
+        sheet := hotpath.assignment_next_sheet(user=annotator, slug="pairs"), selectors.ItemSheet
+    ):
         assignment = sheet.assignment
         assert assignment.swapped == selectors.pair_swapped(
             user_id=annotator.pk, item_id=assignment.item_id
         )
         services.assignment_skip(assignment=assignment, reason="")
     assert Assignment.objects.filter(user=annotator).count() == 12
+    assert services.assignment_next(user=annotator, project=project) is None
 
 
 @pytest.mark.postgres

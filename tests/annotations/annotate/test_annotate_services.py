@@ -1,13 +1,24 @@
 """Business rules of the annotator queue and submissions, through the services."""
 
+import random
 import uuid
 
 import pytest
+from scipy import stats
 
 from annotations.annotate import selectors, services
 from annotations.errors import DomainError
-from annotations.models import Assignment, GoldItem, Item, Judgement, Membership, Rater
-from tests.annotations.annotate.conftest import item_label, step_labels
+from annotations.models import (
+    Assignment,
+    GoldItem,
+    Item,
+    Judgement,
+    Membership,
+    Project,
+    Rater,
+)
+from tests.annotations.annotate.conftest import import_lines, item_label, step_labels
+from tests.factories import VALIDITY, solution
 
 
 def submit(assignment, labels, **kwargs):
@@ -54,14 +65,32 @@ def test_it_never_gives_an_annotator_the_same_item_twice(study, annotator):
     assert len(seen) == len(set(seen)) == 4
 
 
-def test_it_shuffles_each_annotators_order_deterministically(study, annotator, lead):
-    def order(user):
-        return [c.item_id for c in selectors.items_claimable(user=user, project=study, limit=10)]
-
-    assert order(annotator) == order(annotator)
-    assert sorted(order(annotator)) == sorted(order(lead))
-    multipliers = {selectors.shuffle_key(user_id=i) for i in range(50)}
-    assert len(multipliers) == 50
+def test_it_gives_each_annotator_a_shuffled_order_of_their_own(
+    tmp_path, annotator, second_annotator, monkeypatch
+):
+    # Imported files come in blocks (one source, category or difficulty after another): no
+    # annotator should work through them in file order, nor two annotators in the same order.
+    monkeypatch.setattr(selectors, "_claim_random", random.Random(11))
+    project = Project.objects.create(name="Order", slug="order", overlap=2)
+    import_lines(project, tmp_path, [VALIDITY] + [solution(f"s{i:03d}", 2) for i in range(120)])
+    file_order = {
+        pk: i for i, pk in enumerate(project.items.order_by("pk").values_list("pk", flat=True))
+    }
+    orders = []
+    for user in (annotator, second_annotator):
+        Membership.objects.create(user=user, project=project, role="annotator")
+        seen = []
+        for _ in range(60):
+            assignment = services.assignment_next(user=user, project=project)
+            seen.append(file_order[assignment.item_id])
+            services.assignment_skip(assignment=assignment, reason="")
+        orders.append(seen)
+        assert abs(stats.kendalltau(range(60), seen).statistic) < 0.25
+    first, second = orders
+    assert len(set(first[:20]) & set(second[:20])) < 10
+    common = sorted(set(first) & set(second))
+    ranks = [[order.index(i) for i in common] for order in orders]
+    assert abs(stats.kendalltau(*ranks).statistic) < 0.4
 
 
 def test_it_stores_judgements_under_the_annotators_own_human_rater(study, second_annotator):
