@@ -60,7 +60,7 @@ def mt(transactional_db, tmp_path) -> Project:
         "id": "q101-turn1",
         "kind": "pair",
         "prompt": "What is the sum of the first $n$ odd numbers?",
-        "response_a": "It is \\(n^2\\), since \\[ \\sum_{k=1}^{n} (2k-1) = n^2. \\]",
+        "response_a": "The sum is \\(n^2\\), since \\[ \\sum_{k=1}^{n} (2k-1) = n^2. \\]",
         "response_b": "It is $n(n+1)$.",
     }
     items_import(
@@ -186,7 +186,9 @@ def test_it_picks_a_side_of_a_pair_in_the_annotators_order(mt, live_server, new_
     assert judgement.value == ("b" if swapped else "a")
     assert judgement.meta["swapped"] is swapped
     item = judgement.item
-    assert left_text.strip().startswith((item.response_b if swapped else item.response_a)[:10])
+    shown_first = item.response_b if swapped else item.response_a
+    # The text before any math (KaTeX renders the rest): the two answers differ there.
+    assert left_text.strip().startswith(re.split(r"\$|\\\(|\\\[", shown_first)[0].strip())
     second = page.url
     page.keyboard.press("3")  # tie
     page.keyboard.press("Control+Enter")

@@ -60,9 +60,9 @@ WITH updated AS (
         AND time_spent_ms = %(old_time_spent_ms)s
     RETURNING id
 ), new_rows AS (
-    SELECT * FROM unnest(
-        %(steps)s::bigint[], %(criteria)s::bigint[], %(values)s::jsonb[], %(codes)s::float8[]
-    ) AS r (step_id, criterion_id, value, code)
+    -- One JSON parameter for the rows: psycopg inspects every list parameter to type it.
+    SELECT * FROM json_to_recordset(%(rows)s::json)
+        AS r (step_id bigint, criterion_id bigint, value jsonb, code float8)
     WHERE EXISTS (SELECT 1 FROM updated)
 ), step_rows AS ({step_upsert}), item_rows AS ({item_upsert}){delete}
 SELECT count(*) FROM updated
@@ -173,10 +173,17 @@ def assignment_submit(
             "assignment": assignment_pk,
             "old_submission": old_submission,
             "old_time_spent_ms": old_time_spent,
-            "steps": [None if r.step is None else step_pk[r.step] for r in rows],
-            "criteria": [r.criterion.pk for r in rows],
-            "values": [json.dumps(r.value) for r in rows],
-            "codes": [r.code for r in rows],
+            "rows": json.dumps(
+                [
+                    {
+                        "step_id": None if r.step is None else step_pk[r.step],
+                        "criterion_id": r.criterion.pk,
+                        "value": r.value,
+                        "code": r.code,
+                    }
+                    for r in rows
+                ]
+            ),
             "rater": rater_id,
             "item": item_pk,
             "rationale": rationale,

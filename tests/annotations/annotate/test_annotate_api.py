@@ -77,7 +77,14 @@ def test_it_rejects_missing_and_invalid_answers_with_readable_400s(bob_api, stud
     response = bob_api.post(item["submit_url"], {**body, "labels": labels}, format="json")
     assert response.status_code == 400
     response = bob_api.post(item["submit_url"], {"labels": []}, format="json")
-    assert response.status_code == 400 and "submission_id" in response.json()
+    assert response.status_code == 400 and "`submission_id`" in response.json()["detail"]
+    labels = answers(item)
+    labels[2]["step"] = "two"
+    response = bob_api.post(item["submit_url"], {**body, "labels": labels}, format="json")
+    assert response.status_code == 400 and "$.labels[2].step" in response.json()["detail"]
+    response = bob_api.post(item["submit_url"], {**body, "labels": answers(item)})  # a form
+    assert response.status_code == 415
+    assert Judgement.objects.filter(rater__user__username="bob").count() == 0
 
 
 def test_it_skips_and_flags(bob_api, study):
