@@ -40,6 +40,12 @@ def user_is_lead(*, user: AbstractBaseUser, project: Project) -> bool:
     )
 
 
+def user_is_member(*, user: AbstractBaseUser, project: Project) -> bool:
+    """Whether the user has a queue in the project (superusers see every project but annotate
+    only where they are members)."""
+    return Membership.objects.filter(project=project, user=user).exists()
+
+
 def import_job_get_for_lead(*, user: AbstractBaseUser, job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("project").filter(pk=job_id).first()
     if job is None or not user_is_lead(user=user, project=job.project):

@@ -20,7 +20,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = selectors.project_get_for_user(user=request.user, slug=slug)
     is_lead = selectors.user_is_lead(user=request.user, project=project)
-    context = {"project": project, "is_lead": is_lead}
+    is_member = selectors.user_is_member(user=request.user, project=project)
+    context = {"project": project, "is_lead": is_lead, "is_member": is_member}
     if is_lead:
         context["criteria"] = project.criteria.all()
         context["raters"] = selectors.rater_summary(project=project)

@@ -268,3 +268,18 @@ def test_it_renders_a_response_with_an_interval_score_as_a_number_field(bob, pro
     assert response.json()["detail"] == "score: 12 is outside 0 to 10."
     response = bob.post(item_url + "submit/", data | {name: "7"}, headers={"accept": "json"})
     assert response.status_code == 302
+
+
+def test_it_offers_a_queue_only_to_members(study, annotator, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="x")  # noqa: S106
+    page = reverse("annotations:project-detail", args=[study.slug])
+    client = Client()
+    client.force_login(admin)
+    content = client.get(page).content.decode()
+    assert "annotate-link" not in content and "Annotators and gold" in content
+    assert client.get(url("queue", study.slug)).status_code == 404
+    Membership.objects.create(user=admin, project=study, role="lead")
+    assert "annotate-link" in client.get(page).content.decode()
+    client.force_login(annotator)
+    content = client.get(page).content.decode()
+    assert "annotate-link" in content and "Annotators and gold" not in content
