@@ -81,10 +81,13 @@ class AssignmentNextApi(APIView):
 
     authentication_classes = HOT_AUTHENTICATION
     renderer_classes = [JSONRenderer]
+    token_read, token_read_row = hotpath.NEXT_READ_BY_TOKEN, None
 
     def post(self, request: Request, slug: str) -> HttpResponse:
         if connection.vendor == "postgresql":
-            result = hotpath.assignment_next_sheet(user=request.user, slug=slug)
+            result = hotpath.assignment_next_sheet(
+                user=request.user, slug=slug, read=self.token_read_row
+            )
             if result is None:
                 return HttpResponse(status=204)
             if isinstance(result, ItemSheet):
@@ -138,6 +141,7 @@ class AssignmentSubmitApi(APIView):
 
     authentication_classes = HOT_AUTHENTICATION
     renderer_classes = [JSONRenderer]
+    token_read, token_read_row = hotpath.SUBMIT_READ_BY_TOKEN, None
 
     def post(self, request: Request, slug: str, item_id: int) -> HttpResponse:
         try:
@@ -155,6 +159,7 @@ class AssignmentSubmitApi(APIView):
                 rationale=data.rationale,
                 time_spent_ms=data.time_spent_ms,
                 submission_id=data.submission_id,
+                read=self.token_read_row,
             )
             if result is not None:
                 return _json(_submitted(result.assignment, result.stored, result.repeated))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 
 from annotations.annotate import selectors
+from annotations.annotate.hotpath.auth import by_token
 from annotations.annotate.hotpath.db import CRITERIA, criteria_from_rows, fetch, json_value
 from annotations.errors import DomainError
 from annotations.models import Assignment, Item, Project
@@ -19,6 +20,7 @@ SELECT p.id, p.overlap, p.error_ends_solution,
 FROM annotations_membership m JOIN annotations_project p ON p.id = m.project_id
 WHERE m.user_id = %(user)s AND p.slug = %(slug)s
 """
+NEXT_READ_BY_TOKEN = by_token(_NEXT_READ)
 
 # The first item the user may take from `start` on in the scatter order (`selectors`' queue
 # order), then from the beginning up to `start`: an index scan of (project, scatter) that stops
@@ -89,17 +91,20 @@ class NextMiss:
 
 
 def assignment_next_sheet(
-    *, user: AbstractBaseUser, slug: str, start: int | None = None
+    *, user: AbstractBaseUser, slug: str, start: int | None = None, read: tuple | None = None
 ) -> selectors.ItemSheet | NextMiss | None:
     """The sheet of a newly claimed item; None when nothing is left; NextMiss for the ORM.
 
     `start` is where the claim starts in the scatter order (random by default, as in
-    `selectors.items_claimable`).
+    `selectors.items_claimable`); `read` is the row of NEXT_READ_BY_TOKEN when token
+    authentication already read it.
     """
-    found = fetch(_NEXT_READ, {"user": user.pk, "slug": slug})
-    if not found:
+    if read is None:
+        found = fetch(_NEXT_READ, {"user": user.pk, "slug": slug})
+        read = found[0] if found else None
+    if read is None or read[0] is None:
         return NextMiss(None)
-    project_id, overlap, error_ends_solution, has_open, criteria = found[0]
+    project_id, overlap, error_ends_solution, has_open, criteria = read
     project = Project(
         id=project_id, slug=slug, overlap=overlap, error_ends_solution=error_ends_solution
     )

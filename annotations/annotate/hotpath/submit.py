@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from annotations.annotate import services
+from annotations.annotate.hotpath.auth import by_token
 from annotations.annotate.hotpath.db import CRITERIA, criteria_from_rows, fetch, json_value
 from annotations.errors import DomainError
 from annotations.models import Assignment, GoldItem, Item, Project
@@ -17,23 +18,25 @@ SELECT a.id, a.status, a.submission_id, a.time_spent_ms, a.swapped, a.submitted_
     i.id, i.kind, i.n_steps, p.id, p.error_ends_solution,
     (SELECT r.id FROM annotations_rater r WHERE r.project_id = p.id AND r.user_id = a.user_id),
     (SELECT g.expected FROM annotations_golditem g WHERE g.item_id = i.id),
-    CASE WHEN a.submission_id = %(submission)s THEN (
-        SELECT count(*) FROM annotations_judgement j
-        JOIN annotations_rater r ON r.id = j.rater_id
-        WHERE j.item_id = a.item_id AND r.project_id = a.project_id AND r.user_id = a.user_id
-    ) END,
     {CRITERIA},
     (SELECT coalesce(json_agg(json_build_array(s.index, s.id)), '[]')
      FROM annotations_step s WHERE s.item_id = i.id)
 FROM annotations_assignment a
 JOIN annotations_project p ON p.id = a.project_id
 JOIN annotations_item i ON i.id = a.item_id
-WHERE a.user_id = %(user)s AND p.slug = %(slug)s AND a.item_id = %(item)s
+WHERE a.user_id = %(user)s AND p.slug = %(slug)s AND a.item_id = %(item_id)s
     AND a.status IN ('assigned', 'submitted')
     AND EXISTS (
         SELECT 1 FROM annotations_membership m
         WHERE m.project_id = p.id AND m.user_id = a.user_id
     )
+"""
+SUBMIT_READ_BY_TOKEN = by_token(_SUBMIT_READ)
+
+# What a repeated submission stored (a retry is answered with the first answer's count).
+_STORED = """
+SELECT count(*) FROM annotations_judgement j JOIN annotations_rater r ON r.id = j.rater_id
+WHERE j.item_id = %(item)s AND r.project_id = %(project)s AND r.user_id = %(user)s
 """
 
 _UPSERT = """
@@ -92,15 +95,17 @@ def assignment_submit(
     rationale: str,
     time_spent_ms: int,
     submission_id: uuid.UUID,
+    read: tuple | None = None,
 ) -> services.SubmitResult | None:
     """Store a submission as `services.assignment_submit` does; None: ask the ORM path.
 
+    `read` is the row of SUBMIT_READ_BY_TOKEN when token authentication already read it.
     Raises Http404 outside the user's queue and DomainError for an invalid submission.
     """
-    found = fetch(
-        _SUBMIT_READ, {"user": user.pk, "slug": slug, "item": item_id, "submission": submission_id}
-    )
-    if not found:
+    if read is None:
+        found = fetch(_SUBMIT_READ, {"user": user.pk, "slug": slug, "item_id": item_id})
+        read = found[0] if found else None
+    if read is None or read[0] is None:
         return None  # the ORM path answers 404 (or finds a membership just added)
     (
         assignment_pk,
@@ -116,10 +121,9 @@ def assignment_submit(
         error_ends_solution,
         rater_id,
         expected,
-        stored,
         criteria,
         step_ids,
-    ) = found[0]
+    ) = read
     project = Project(id=project_id, slug=slug, error_ends_solution=error_ends_solution)
     item = Item(id=item_pk, project_id=project_id, kind=kind, n_steps=n_steps)
     assignment = Assignment(
@@ -134,7 +138,8 @@ def assignment_submit(
         submitted_at=submitted_at,
     )
     if old_submission == submission_id:
-        return services.SubmitResult(assignment, stored, repeated=True)
+        stored = fetch(_STORED, {"item": item_pk, "project": project_id, "user": user.pk})
+        return services.SubmitResult(assignment, stored[0][0], repeated=True)
     project._annotate_criteria = criteria_from_rows(json_value(criteria), project_id)
     by_name = {c.name: c.pk for c in project._annotate_criteria}
     inputs = []

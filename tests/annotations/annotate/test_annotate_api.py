@@ -126,3 +126,44 @@ def test_it_needs_csrf_with_session_auth(study, annotator):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(annotator)
     assert client.post(api("next", study.slug)).status_code == 403
+
+
+def test_it_refuses_bad_tokens_before_reading_anything(study, annotator, outsider):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert client.post(api("next", study.slug)).status_code == 401
+    item = study.items.first()
+    assert client.post(api("submit", study.slug, item.pk), {}, format="json").status_code == 401
+    token = Token.objects.create(user=annotator)
+    annotator.is_active = False
+    annotator.save()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.post(api("next", study.slug)).status_code == 401
+    # A valid token of someone outside the project: 404, as for a project that does not exist.
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=outsider).key}")
+    assert client.post(api("next", study.slug)).status_code == 404
+    assert client.post(api("next", "no-such-project")).status_code == 404
+    body = {"submission_id": str(uuid.uuid4()), "labels": []}
+    assert client.post(api("submit", study.slug, item.pk), body, format="json").status_code == 404
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.postgres
+def test_it_reads_with_the_token_check_on_postgresql(bob_api, study, monkeypatch):
+    # Token authentication is also the first read of next and submit: two statements a call.
+    from annotations.annotate.hotpath import auth, queue, submit
+
+    statements = []
+    for module in (auth, queue, submit):
+        real = module.fetch
+        monkeypatch.setattr(
+            module,
+            "fetch",
+            lambda sql, params, real=real: statements.append(sql) or real(sql, params),
+        )
+    item = bob_api.post(api("next", study.slug)).json()
+    assert len(statements) == 2 and "authtoken_token" in statements[0]
+    body = {"submission_id": str(uuid.uuid4()), "labels": answers(item)}
+    statements.clear()
+    assert bob_api.post(item["submit_url"], body, format="json").json()["stored"] == 4
+    assert len(statements) == 2 and "authtoken_token" in statements[0]
