@@ -167,3 +167,20 @@ def test_it_reads_with_the_token_check_on_postgresql(bob_api, study, monkeypatch
     statements.clear()
     assert bob_api.post(item["submit_url"], body, format="json").json()["stored"] == 4
     assert len(statements) == 2 and "authtoken_token" in statements[0]
+
+
+@pytest.mark.postgres
+def test_it_prepares_the_fast_path_statements_on_the_server(bob_api, study):
+    # Django turns psycopg's preparation off unless the settings ask for it; then
+    # execute(prepare=True) silently plans every call again.
+    from django.db import connection
+
+    for _ in range(2):
+        item = bob_api.post(api("next", study.slug)).json()
+        body = {"submission_id": str(uuid.uuid4()), "labels": answers(item)}
+        bob_api.post(item["submit_url"], body, format="json")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    assert any("authtoken_token" in sql and generic for sql, generic in prepared)
+    assert any("INSERT INTO annotations_assignment" in sql and generic for sql, generic in prepared)
