@@ -130,9 +130,13 @@ def submit_input(request: Request) -> SubmitInput:
     if request.content_type.split(";")[0].strip() != "application/json":
         raise UnsupportedMediaType(request.content_type)
     try:
-        return msgspec.json.decode(request.body, type=SubmitInput)
+        data = msgspec.json.decode(request.body, type=SubmitInput)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise DomainError(f"Invalid submission: {exc}") from None
+    if "\x00" in data.rationale:  # PostgreSQL text cannot hold it (DRF and forms refuse it too)
+        raise DomainError("Invalid submission: `$.rationale` contains a NUL character")
+    data.rationale = data.rationale.strip()  # as DRF's and Django's form fields do
+    return data
 
 
 class AssignmentSubmitApi(APIView):

@@ -51,13 +51,19 @@ def test_it_gives_the_next_item_with_its_questions(bob_api, study):
 
 def test_it_records_a_submission_once_per_submission_id(bob_api, study, annotator):
     item = bob_api.post(api("next", study.slug)).json()
-    body = {"submission_id": str(uuid.uuid4()), "labels": answers(item), "time_spent_ms": 30}
+    body = {
+        "submission_id": str(uuid.uuid4()),
+        "labels": answers(item),
+        "time_spent_ms": 30,
+        "rationale": "  clear  ",
+    }
     first = bob_api.post(item["submit_url"], body, format="json")
     again = bob_api.post(item["submit_url"], body, format="json")
     assert (first.status_code, again.status_code) == (200, 200)
     assert (first.json()["repeated"], again.json()["repeated"]) == (False, True)
     assert first.json()["stored"] == again.json()["stored"] == 4
     assert Judgement.objects.filter(rater__user=annotator).count() == 4
+    assert {j.rationale for j in Judgement.objects.filter(rater__user=annotator)} == {"clear"}
     detail = bob_api.get(item["url"]).json()
     assert detail["status"] == "submitted"
     assert [q["value"] for q in detail["questions"]] == ["correct"] * 3 + ["yes"]
@@ -84,6 +90,10 @@ def test_it_rejects_missing_and_invalid_answers_with_readable_400s(bob_api, stud
     assert response.status_code == 400 and "$.labels[2].step" in response.json()["detail"]
     response = bob_api.post(item["submit_url"], {**body, "labels": answers(item)})  # a form
     assert response.status_code == 415
+    response = bob_api.post(
+        item["submit_url"], {**body, "labels": answers(item), "rationale": "a\x00b"}, format="json"
+    )
+    assert response.status_code == 400 and "$.rationale" in response.json()["detail"]
     assert Judgement.objects.filter(rater__user__username="bob").count() == 0
 
 
