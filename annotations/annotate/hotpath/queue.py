@@ -29,7 +29,7 @@ NEXT_READ_BY_TOKEN = by_token(_NEXT_READ)
 # found nothing. The lowest free slot is inserted with ON CONFLICT DO NOTHING, which refuses a
 # slot or an item another request took meanwhile.
 _FIRST_CLAIMABLE = """
-    SELECT i.id AS item_id, gold.is_gold, held.taken, {lap} AS lap
+    SELECT i.id AS item_id, gold.is_gold, held.taken
     FROM annotations_item i
     CROSS JOIN LATERAL (
         SELECT coalesce(bool_or(a.user_id = %(user)s OR a.status = 'flagged'), false)
@@ -74,9 +74,9 @@ FROM (SELECT 1) one
 LEFT JOIN claimed c ON true
 LEFT JOIN annotations_item i ON i.id = c.item_id
 """.format(
-    after=_FIRST_CLAIMABLE.format(lap=0, range="i.scatter >= %(start)s"),
+    after=_FIRST_CLAIMABLE.format(range="i.scatter >= %(start)s"),
     before=_FIRST_CLAIMABLE.format(
-        lap=1, range="i.scatter < %(start)s AND NOT EXISTS (SELECT 1 FROM after)"
+        range="i.scatter < %(start)s AND NOT EXISTS (SELECT 1 FROM after)"
     ),
 )
 
