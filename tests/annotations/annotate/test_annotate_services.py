@@ -304,7 +304,21 @@ def test_it_counts_progress_for_the_annotator(study, annotator):
     assignment = services.assignment_next(user=annotator, project=study)
     submit(assignment, full_labels(assignment.item))
     progress = selectors.queue_progress(user=annotator, project=study)
-    assert (progress.done, progress.remaining) == (1, 3)
+    assert (progress.done, progress.remaining, progress.more) == (1, 3, False)
+
+
+def test_it_stops_counting_what_is_left_at_the_cap(study, annotator, second_annotator, monkeypatch):
+    monkeypatch.setattr(selectors, "PROGRESS_CAP", 2)
+    progress = selectors.queue_progress(user=annotator, project=study)
+    assert (progress.remaining, progress.more) == (2, True)
+    services.assignment_next(user=annotator, project=study)  # open: counted apart
+    assert selectors.queue_progress(user=annotator, project=study).remaining == 3
+    services.project_annotation_set(project=study, overlap=1, error_ends_solution=False)
+    for _ in range(2):  # the second annotator takes two more, which fill at k = 1
+        taken = services.assignment_next(user=second_annotator, project=study)
+        submit(taken, full_labels(taken.item))
+    progress = selectors.queue_progress(user=annotator, project=study)
+    assert (progress.remaining, progress.more) == (2, False)  # its open item + one free
 
 
 def test_it_checks_interval_scores_against_their_bounds(project, annotator, tmp_path):
