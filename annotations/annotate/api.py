@@ -66,8 +66,8 @@ def sheet_data(sheet: ItemSheet) -> dict:
     }
 
 
-# The two calls every annotator makes per item: token auth in one prepared statement, tried
-# first (a scripted client sends a token; a browser has no Authorization header to check).
+# Token auth in one prepared statement, tried first (a scripted client sends a token; a
+# browser has no Authorization header to check), so a call without credentials is a 401.
 HOT_AUTHENTICATION = [hotpath.TokenAuthenticationPrepared, SessionAuthentication]
 
 
@@ -104,6 +104,8 @@ class AssignmentNextApi(APIView):
 
 
 class AssignmentDetailApi(APIView):
+    authentication_classes = HOT_AUTHENTICATION
+
     def get(self, request: Request, slug: str, item_id: int) -> Response:
         assignment = selectors.assignment_get_for_annotator(
             user=request.user, slug=slug, item_id=item_id
@@ -197,6 +199,8 @@ def _submitted(assignment: Assignment, stored: int, repeated: bool) -> dict:
 
 
 class AssignmentSkipApi(APIView):
+    authentication_classes = HOT_AUTHENTICATION
+
     class Input(serializers.Serializer):
         reason = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=services.MAX_RATIONALE

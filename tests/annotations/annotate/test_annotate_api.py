@@ -128,8 +128,15 @@ def test_it_lists_pair_answers_in_the_annotators_order(annotator, pairs, bob_in_
 
 
 def test_it_needs_authentication(client, study):
-    response = APIClient().post(api("next", study.slug))
-    assert response.status_code in (401, 403)
+    item = study.items.first().pk
+    for response in (
+        APIClient().post(api("next", study.slug)),
+        APIClient().get(api("detail", study.slug, item)),
+        APIClient().post(api("submit", study.slug, item), {}, format="json"),
+        APIClient().post(api("skip", study.slug, item), {}, format="json"),
+    ):
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
 
 
 def test_it_needs_csrf_with_session_auth(study, annotator):
