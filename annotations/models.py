@@ -15,6 +15,7 @@ from django.db.models.functions import Mod
 
 PAIRWISE_LABELS = ["a", "b", "tie"]
 SCATTER_MULTIPLIER = 2_654_435_761  # the odd integer nearest 2**32 / golden ratio (Knuth)
+SCATTER_SPAN = 2**32  # scatter values lie in 0 .. SCATTER_SPAN - 1
 
 
 class Project(models.Model):
@@ -132,7 +133,7 @@ class Item(models.Model):
     # an imported file's blocks of one category or source, evenly over the order. Computed by
     # the database, so bulk imports need not know it.
     scatter = models.GeneratedField(
-        expression=Mod(F("id") * SCATTER_MULTIPLIER, 2**32),
+        expression=Mod(F("id") * SCATTER_MULTIPLIER, SCATTER_SPAN),
         output_field=models.BigIntegerField(),
         db_persist=True,
     )

@@ -18,9 +18,7 @@ def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
 def project_get_for_user(*, user: AbstractBaseUser, slug: str) -> Project:
     """A project the user belongs to (any role); 404 otherwise, so ids don't leak."""
     project = Project.objects.filter(slug=slug).first()
-    if project is None or not (
-        user.is_superuser or Membership.objects.filter(project=project, user=user).exists()
-    ):
+    if project is None or not (user.is_superuser or user_is_member(user=user, project=project)):
         raise Http404("No such project.")
     return project
 

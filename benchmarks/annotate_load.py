@@ -11,7 +11,8 @@ k), creates N annotators with API tokens, starts gunicorn on 127.0.0.1 and lets 
 annotators (one asyncio process) loop "next item" then "submit" for a bounded time and number of
 items, over keep-alive connections with a minimal HTTP/1.1 client (the load generator shares
 the CPUs, so it has to be cheap). One submission in ten is sent twice with the same submission
-id, as a client retry. It also records the CPU taken per request by the gunicorn workers, the
+id, as a client retry. A few seconds of the same load and an ANALYZE come before the timed
+part. It also records the CPU taken per request by the gunicorn workers, the
 PostgreSQL backends, the load generator and the rest of the machine.
 Afterwards it counts rows: every accepted submission stored exactly once (4 step + 1 item
 judgements), no item held by more than k annotators. Results go to
@@ -39,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results-annotate.md"
 PG_MAINTENANCE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "judgeapp_annotate_bench"
+PG_BENCH_URL = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 SLUG = "annotate-bench"
 N_STEPS = 4
 RETRY_EVERY = 10  # every 10th submission is sent twice (a retried request)
@@ -47,7 +49,7 @@ RETRY_EVERY = 10  # every 10th submission is sent twice (a retried request)
 def bench_env(port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}",
+        DATABASE_URL=PG_BENCH_URL,
         DEBUG="0",
         SECRET_KEY="annotate-bench-only",  # noqa: S106 - a throwaway local server
         SECURE_SSL_REDIRECT="0",
@@ -293,9 +295,7 @@ def analyze() -> None:
     change) are not plans for an empty assignment table."""
     import psycopg
 
-    with psycopg.connect(
-        PG_MAINTENANCE_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB, autocommit=True
-    ) as conn:
+    with psycopg.connect(PG_BENCH_URL, autocommit=True) as conn:
         conn.execute("ANALYZE")
 
 
@@ -363,7 +363,7 @@ def main() -> None:
         "--warmup", type=float, default=5.0, help="seconds of load before ANALYZE and timing"
     )
     parser.add_argument("--max-items", type=int, default=2000, help="per annotator")
-    # Three sync workers on two CPUs: each waits on PostgreSQL three times per request, and a
+    # Three sync workers on two CPUs: each waits on PostgreSQL twice per request, and a
     # third worker fills those gaps (2: 587 req/s, 82% CPU; 3: 569-737 req/s, 92-94% CPU).
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) + 1)
     parser.add_argument(

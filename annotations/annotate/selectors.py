@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce, Mod
 from django.http import Http404
 
 from annotations.models import (
+    SCATTER_SPAN,
     Assignment,
     Criterion,
     GoldItem,
@@ -32,7 +33,6 @@ from annotations.models import (
 # draw without replacement, different for every annotator and unrelated to the import order,
 # and an item's chance to come next is nearly the same for all (the scatter leaves only three
 # gap sizes between neighbours), which also keeps annotators off each other's items.
-SCATTER_SPAN = 2**32
 ANNOTATOR_STATUSES = (Assignment.Status.ASSIGNED, Assignment.Status.SUBMITTED)
 _claim_random = random.SystemRandom()
 
