@@ -5,7 +5,6 @@ Every rule that must hold under concurrency is a database constraint (see `Assig
 """
 
 import json
-import math
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from annotations.models import (
     Rater,
     Step,
 )
+from annotations.values import ValueRejected, ValueRule, describe
 
 CANDIDATES_PER_ROUND = 8
 CLAIM_ROUNDS = 5
@@ -235,28 +235,12 @@ def rater_for_user(*, user_id: int, project: Project) -> Rater:
     raise DomainError("Your rater could not be created; ask a project lead.")
 
 
-def _describe(value: Any) -> str:
-    return json.dumps(value)[:40]
-
-
 def _check_value(criterion: Criterion, value: Any) -> float:
     """The value's code; the error message names only the submitted value and the labels."""
-    if criterion.scale == Criterion.Scale.INTERVAL:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise DomainError(f"{criterion.name}: {_describe(value)} is not a number.")
-        if not criterion.min_value <= value <= criterion.max_value:
-            raise DomainError(
-                f"{criterion.name}: {_describe(value)} is outside "
-                f"{criterion.min_value:g} to {criterion.max_value:g}."
-            )
-        return float(value)
-    labels = criterion.value_labels
-    codes = {json.dumps(label): i for i, label in enumerate(labels)}
-    code = codes.get(json.dumps(value))
-    if code is None:
-        allowed = ", ".join(_describe(label) for label in labels)
-        raise DomainError(f"{criterion.name}: {_describe(value)} is not one of {allowed}.")
-    return float(code)
+    try:
+        return ValueRule.of(criterion).code(value)
+    except ValueRejected as exc:
+        raise DomainError(f"{criterion.name}: {exc.message}.") from None
 
 
 def _validate(
@@ -276,7 +260,7 @@ def _validate(
             if label.step is None or not 0 <= label.step < item.n_steps:
                 raise DomainError(
                     f"{criterion.name}: this item has steps 1 to {item.n_steps}; "
-                    f"got step {_describe(label.step)}."
+                    f"got step {describe(label.step)}."
                 )
         elif label.step is not None:
             raise DomainError(f"{criterion.name} judges the whole item, not a step.")
@@ -317,10 +301,7 @@ def _gold_score(gold: GoldItem, rows: list[_Row]) -> tuple[int, int]:
         if expected is None:
             continue
         total += 1
-        if row.criterion.scale == Criterion.Scale.INTERVAL:
-            correct += isinstance(expected, int | float) and float(expected) == row.code
-        else:
-            correct += json.dumps(expected) == json.dumps(row.value)
+        correct += ValueRule.of(row.criterion).same(expected, row.value)
     return correct, total
 
 
