@@ -1,5 +1,7 @@
 """Reads used by more than one caller, and the access checks that start from the user."""
 
+from typing import NamedTuple
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
@@ -61,36 +63,68 @@ def rater_summary(*, project: Project) -> list[dict]:
     )
 
 
-def judgement_codes(*, criterion_id: int) -> list[tuple[int, int | None, int, float]]:
-    """(item id, step index or None, rater id, code) of every judgement on a criterion.
+class JudgementCode(NamedTuple):
+    """One judgement as the analysis app reads it."""
 
-    The analysis app reads judgements only through this: one query, no per-row objects.
+    item_id: int
+    step: int | None  # the step's index; None for a judgement of the whole item
+    rater_id: int
+    code: float
+
+
+class JudgementFlag(NamedTuple):
+    """A judgement's value of one meta key."""
+
+    item_id: int
+    rater_id: int
+    value: object
+
+
+class ItemRecord(NamedTuple):
+    """What reports need of an item: ids, meta to slice by, and sizes."""
+
+    pk: int
+    external_id: str
+    meta: dict
+    n_steps: int
+    len_a: int | None  # length of answer A in characters; None when it is absent
+    len_b: int | None
+
+
+class RaterRecord(NamedTuple):
+    name: str
+    kind: str  # Rater.Kind: "human" or "model"
+    group: str
+
+
+def judgement_codes(*, criterion_id: int) -> list[JudgementCode]:
+    """Every judgement on a criterion, as (item id, step index, rater id, code).
+
+    The analysis app reads judgements only through this: one query, no model instances.
     """
-    return list(
-        Judgement.objects.filter(criterion_id=criterion_id).values_list(
-            "item_id", "step__index", "rater_id", "code"
-        )
+    rows = Judgement.objects.filter(criterion_id=criterion_id).values_list(
+        "item_id", "step__index", "rater_id", "code"
     )
+    return list(map(JudgementCode._make, rows))
 
 
-def judgement_meta_flags(*, criterion_id: int, key: str) -> list[tuple[int, int, object]]:
-    """(item id, rater id, meta[key]) of the judgements on a criterion that carry `key`."""
-    return list(
-        Judgement.objects.filter(criterion_id=criterion_id, meta__has_key=key).values_list(
-            "item_id", "rater_id", f"meta__{key}"
-        )
+def judgement_meta_flags(*, criterion_id: int, key: str) -> list[JudgementFlag]:
+    """The judgements on a criterion that carry `key` in their meta, with its value."""
+    rows = Judgement.objects.filter(criterion_id=criterion_id, meta__has_key=key).values_list(
+        "item_id", "rater_id", f"meta__{key}"
     )
+    return list(map(JudgementFlag._make, rows))
 
 
-def item_index(*, project: Project) -> list[tuple[int, str, dict, int, int | None, int | None]]:
-    """(id, external id, meta, number of steps, length of answer A, length of answer B) of
-    every item in a project; a length is None when that answer is absent."""
-    return list(
+def item_index(*, project: Project) -> list[ItemRecord]:
+    """Every item of a project, in primary-key order."""
+    rows = (
         Item.objects.filter(project=project)
         .order_by("pk")
         .annotate(len_a=Length("response_a"), len_b=Length("response_b"))
         .values_list("pk", "external_id", "meta", "n_steps", "len_a", "len_b")
     )
+    return list(map(ItemRecord._make, rows))
 
 
 def item_metas(*, project: Project, limit: int) -> list[dict]:
@@ -100,11 +134,7 @@ def item_metas(*, project: Project, limit: int) -> list[dict]:
     )
 
 
-def rater_index(*, project: Project) -> dict[int, tuple[str, str, str]]:
-    """Rater id -> (name, kind, group) for a project."""
-    return {
-        pk: (name, kind, group)
-        for pk, name, kind, group in Rater.objects.filter(project=project).values_list(
-            "pk", "name", "kind", "group"
-        )
-    }
+def rater_index(*, project: Project) -> dict[int, RaterRecord]:
+    """Rater id -> (name, kind, group) of every rater in a project."""
+    rows = Rater.objects.filter(project=project).values_list("pk", "name", "kind", "group")
+    return {pk: RaterRecord(name, kind, group) for pk, name, kind, group in rows}

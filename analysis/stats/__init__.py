@@ -23,40 +23,18 @@ Input conventions
 """
 
 from analysis.stats.agreement import consensus, percent_agreement
-from analysis.stats.alpha import (
-    coincidence_contributions,
-    krippendorff_alpha,
-    krippendorff_alpha_from_coincidences,
-)
+from analysis.stats.alpha import krippendorff_alpha
 from analysis.stats.bias import longer_wins, position_consistency
-from analysis.stats.bootstrap import (
-    Resampler,
-    bootstrap_replicates,
-    bootstrap_sums,
-    cluster_ids,
-    percentile_interval,
-    resample_counts,
-    sum_by_cluster,
-)
-from analysis.stats.correlation import correlation, weighted_correlations
-from analysis.stats.earliest_error import (
-    earliest_error_agreement,
-    first_error,
-    first_error_offsets,
-)
-from analysis.stats.gap import bootstrap_p_value, human_ceiling_gap
-from analysis.stats.kappa import (
-    cohen_kappa,
-    cohen_kappa_from_tables,
-    contingency_table,
-    disagreement_weights,
-)
+from analysis.stats.bootstrap import Resampler
+from analysis.stats.correlation import correlation
+from analysis.stats.earliest_error import earliest_error_agreement, first_error
+from analysis.stats.gap import gap_without_ceiling, human_ceiling_gap
+from analysis.stats.kappa import cohen_kappa
 from analysis.stats.multiple import benjamini_hochberg
-from analysis.stats.multirater import fleiss_kappa, gwet_ac1, gwet_ac1_pair
+from analysis.stats.multirater import fleiss_kappa, gwet_ac1
 from analysis.stats.results import (
     EarliestErrorAgreement,
     Estimate,
-    FirstErrorOffsets,
     GapResult,
     MultipleTestingResult,
 )
@@ -64,36 +42,21 @@ from analysis.stats.results import (
 __all__ = [
     "EarliestErrorAgreement",
     "Estimate",
-    "FirstErrorOffsets",
     "GapResult",
     "MultipleTestingResult",
-    "benjamini_hochberg",
-    "bootstrap_p_value",
     "Resampler",
-    "bootstrap_replicates",
-    "bootstrap_sums",
-    "cluster_ids",
+    "benjamini_hochberg",
     "cohen_kappa",
-    "cohen_kappa_from_tables",
-    "coincidence_contributions",
     "consensus",
-    "contingency_table",
     "correlation",
-    "disagreement_weights",
     "earliest_error_agreement",
     "first_error",
-    "first_error_offsets",
     "fleiss_kappa",
+    "gap_without_ceiling",
     "gwet_ac1",
-    "gwet_ac1_pair",
     "human_ceiling_gap",
     "krippendorff_alpha",
-    "krippendorff_alpha_from_coincidences",
     "longer_wins",
     "percent_agreement",
-    "percentile_interval",
     "position_consistency",
-    "resample_counts",
-    "sum_by_cluster",
-    "weighted_correlations",
 ]

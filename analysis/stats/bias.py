@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -12,46 +13,32 @@ from analysis.stats._validate import as_codes, check_confidence
 from analysis.stats.results import Estimate
 
 
-def _wilson(successes: int, n: int, confidence: float, name: str) -> Estimate:
+def _wilson(successes: int, n: int, confidence: float, method: str) -> Estimate:
     nan = float("nan")
     if n == 0:
-        return Estimate(nan, nan, nan, nan, 0, 0, f"{name}; Wilson {100 * confidence:g}% CI")
+        return Estimate(nan, nan, nan, nan, 0, 0, method)
     p = successes / n
     low, high = proportion_confint(successes, n, alpha=1.0 - confidence, method="wilson")
-    return Estimate(
-        p,
-        float(low),
-        float(high),
-        math.sqrt(p * (1.0 - p) / n),
-        n,
-        n,
-        f"{name}; Wilson {100 * confidence:g}% CI",
-    )
+    return Estimate(p, float(low), float(high), math.sqrt(p * (1.0 - p) / n), n, n, method)
 
 
-def position_consistency(
-    verdict_ab: npt.ArrayLike,
-    verdict_ba: npt.ArrayLike,
-    *,
-    confidence: float = 0.95,
-) -> Estimate:
+def position_consistency(inconsistent: npt.ArrayLike, *, confidence: float = 0.95) -> Estimate:
     """Share of comparisons whose verdict survives swapping the answer order.
 
     Parameters
     ----------
-    verdict_ab : array_like, shape (n_comparisons,)
-        Verdict codes with the answers in their original order, NaN for missing.
-    verdict_ba : array_like, shape (n_comparisons,)
-        Verdict codes from the swapped presentation, already re-expressed in the original
-        orientation (a "first answer wins" in swapped order becomes "B wins").
+    inconsistent : array_like, shape (n_comparisons,)
+        1 where the judge's verdict changed when the answers were presented in the other
+        order, 0 where it did not, NaN where the judge did not see both orders.
     confidence : float, default 0.95
 
     Returns
     -------
     Estimate
-        Fraction of comparisons with both verdicts where they are equal, with a Wilson score
-        interval (comparisons treated as independent). ``n_items`` / ``n_pairs``: comparisons
-        with both verdicts. NaN when there are none.
+        Fraction of comparisons with a known flag that are consistent, with a Wilson score
+        interval (comparisons treated as independent). ``n_items``: comparisons with a known
+        flag; ``n_pairs`` is 0, because the flag compares one judge with itself, not
+        judgements of two raters. NaN when no flag is known.
 
     References
     ----------
@@ -60,13 +47,15 @@ def position_consistency(
     succession, and statistical inference. JASA 22.
     """
     check_confidence(confidence)
-    ab = as_codes(verdict_ab, "verdict_ab", ndim=1)
-    ba = as_codes(verdict_ba, "verdict_ba", ndim=1)
-    if ab.shape != ba.shape:
-        raise ValueError(f"verdict_ba has shape {ba.shape}, expected {ab.shape}")
-    both = ~np.isnan(ab) & ~np.isnan(ba)
-    consistent = int((ab[both] == ba[both]).sum())
-    return _wilson(consistent, int(both.sum()), confidence, "position consistency")
+    flags = np.asarray(inconsistent, dtype=np.float64)
+    if flags.ndim != 1:
+        raise ValueError(f"inconsistent must be 1-dimensional, got shape {flags.shape}")
+    known = flags[~np.isnan(flags)]
+    if not np.isin(known, (0.0, 1.0)).all():
+        raise ValueError("inconsistent must hold only 0, 1 or NaN")
+    consistent = int((known == 0).sum())
+    est = _wilson(consistent, known.shape[0], confidence, "proportion, Wilson score interval")
+    return replace(est, n_pairs=0)
 
 
 def longer_wins(
@@ -113,4 +102,5 @@ def longer_wins(
     longer_is_a = la > lb
     winner_is_a = v == a_wins_code
     wins = int((usable & (longer_is_a == winner_is_a)).sum())
-    return _wilson(wins, int(usable.sum()), confidence, "longer answer wins")
+    method = f"longer answer wins; Wilson {100 * confidence:g}% CI"
+    return _wilson(wins, int(usable.sum()), confidence, method)

@@ -17,7 +17,7 @@ from analysis.stats.bootstrap import (
     check_bootstrap_args,
     percentile_interval,
 )
-from analysis.stats.results import EarliestErrorAgreement, Estimate, FirstErrorOffsets
+from analysis.stats.results import EarliestErrorAgreement, Estimate
 
 # Column layout of the per-solution statistics.
 _VALID, _MATCH, _REF_ERR, _MATCH_ERR, _REF_CLEAN, _MATCH_CLEAN = range(6)
@@ -177,39 +177,3 @@ def earliest_error_agreement(
 def _safe_accuracies(totals: np.ndarray) -> list[float]:
     with np.errstate(divide="ignore", invalid="ignore"):
         return [float(v) for v in _accuracies(totals)]
-
-
-def first_error_offsets(
-    first_error_ref: npt.ArrayLike, first_error_judge: npt.ArrayLike
-) -> FirstErrorOffsets:
-    """Signed offsets and false-alarm / miss counts of a judge's first-error step.
-
-    Parameters
-    ----------
-    first_error_ref, first_error_judge : array_like, shape (n_solutions,)
-        First erroneous step index, -1 for "no error", NaN for "not judged". Solutions NaN
-        in either are dropped.
-
-    Returns
-    -------
-    FirstErrorOffsets
-        Offsets ``judge - ref`` where both flag an error; counts of exact, early, late,
-        flagged-clean and missed-error solutions.
-    """
-    ref, judge = _paired(first_error_ref, first_error_judge)
-    valid = ~np.isnan(ref) & ~np.isnan(judge)
-    r, j = ref[valid], judge[valid]
-    both_error = (r >= 0) & (j >= 0)
-    offsets = (j[both_error] - r[both_error]).astype(np.int64)
-    values, counts = np.unique(offsets, return_counts=True)
-    return FirstErrorOffsets(
-        n_solutions=int(valid.sum()),
-        n_both_clean=int(((r == -1) & (j == -1)).sum()),
-        n_exact=int((offsets == 0).sum()),
-        n_early=int((offsets < 0).sum()),
-        n_late=int((offsets > 0).sum()),
-        n_flagged_clean=int(((r == -1) & (j >= 0)).sum()),
-        n_missed_error=int(((r >= 0) & (j == -1)).sum()),
-        offset_values=tuple(int(v) for v in values),
-        offset_counts=tuple(int(c) for c in counts),
-    )

@@ -203,6 +203,33 @@ def human_ceiling_gap(
     )
 
 
+def gap_without_ceiling(agreement: Estimate) -> Estimate:
+    """The shortfall of a judge when the reference has no ceiling: agreement minus 1.
+
+    With a single reference rater there is no human-vs-human agreement to compare with, so
+    the judge is ranked by how far its agreement falls short of perfect agreement.
+
+    Parameters
+    ----------
+    agreement : Estimate
+        The judge's agreement with the reference (e.g. :func:`percent_agreement`).
+
+    Returns
+    -------
+    Estimate
+        ``agreement - 1`` with the interval shifted alike; ``se`` and the counts unchanged.
+    """
+    return Estimate(
+        agreement.value - 1,
+        agreement.ci_low - 1,
+        agreement.ci_high - 1,
+        agreement.se,
+        agreement.n_items,
+        agreement.n_pairs,
+        "agreement minus 1 (no ceiling)",
+    )
+
+
 def _verdict(gap: Estimate) -> GapVerdict:
     if not (np.isfinite(gap.value) and gap.has_interval):
         return "insufficient data"

@@ -8,9 +8,7 @@ import numpy.typing as npt
 from analysis.stats._validate import (
     as_codes,
     category_counts,
-    check_same_length,
     resolve_n_categories,
-    subset_clusters,
 )
 from analysis.stats.bootstrap import Resampler, estimate_from_stats
 from analysis.stats.results import Estimate
@@ -188,46 +186,3 @@ def gwet_ac1(
     Inter-Rater Reliability, 4th ed., ch. 2.
     """
     return _multirater_estimate(codes, n_categories, clusters, n_boot, rng, confidence, gwet=True)
-
-
-def gwet_ac1_pair(
-    labels_a: npt.ArrayLike,
-    labels_b: npt.ArrayLike,
-    *,
-    n_categories: int,
-    clusters: npt.ArrayLike | None = None,
-    n_boot: int = 0,
-    rng: np.random.Generator | Resampler | None = None,
-    confidence: float = 0.95,
-) -> Estimate:
-    """Gwet's AC1 between two label vectors (e.g. two groups' consensus labels).
-
-    Targets missing in either vector are dropped, which gives Gwet's (2008) two-rater AC1.
-
-    Parameters
-    ----------
-    labels_a, labels_b : array_like, shape (n_targets,)
-        Category codes ``0..q-1``, NaN for missing.
-    n_categories : int
-        ``q``, including unused categories.
-    clusters, n_boot, rng, confidence
-        As in :func:`gwet_ac1`.
-
-    Returns
-    -------
-    Estimate
-        ``n_items`` and ``n_pairs``: targets with both labels.
-    """
-    a = as_codes(labels_a, "labels_a", ndim=1)
-    b = as_codes(labels_b, "labels_b", ndim=1)
-    check_same_length(a.shape[0], b, "labels_b")
-    both = ~np.isnan(a) & ~np.isnan(b)
-    sub_clusters = None if clusters is None else subset_clusters(clusters, both)
-    return gwet_ac1(
-        np.column_stack([a[both], b[both]]),
-        n_categories=n_categories,
-        clusters=sub_clusters,
-        n_boot=n_boot,
-        rng=rng,
-        confidence=confidence,
-    )

@@ -52,53 +52,6 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class FirstErrorOffsets:
-    """Where a judge puts the first error relative to the reference, per solution.
-
-    Attributes
-    ----------
-    n_solutions : int
-        Solutions where both the reference and the judge have a defined first error
-        (an index or -1 for "no error").
-    n_both_clean : int
-        Both say the solution has no error.
-    n_exact : int
-        Both flag an error at the same step.
-    n_early : int
-        Both flag an error; the judge flags an earlier step than the reference.
-    n_late : int
-        Both flag an error; the judge flags a later step than the reference.
-    n_flagged_clean : int
-        The reference says no error; the judge flags one.
-    n_missed_error : int
-        The reference flags an error; the judge says no error.
-    offset_values, offset_counts : tuple of int
-        Distribution of ``judge - ref`` over solutions where both flag an error, sorted by
-        offset value.
-    """
-
-    n_solutions: int
-    n_both_clean: int
-    n_exact: int
-    n_early: int
-    n_late: int
-    n_flagged_clean: int
-    n_missed_error: int
-    offset_values: tuple[int, ...]
-    offset_counts: tuple[int, ...]
-
-    @property
-    def n_false_alarm(self) -> int:
-        """Judge raises an error before the reference's first error, or on a clean solution."""
-        return self.n_early + self.n_flagged_clean
-
-    @property
-    def n_missed(self) -> int:
-        """Judge raises its first error after the reference's, or never when there is one."""
-        return self.n_late + self.n_missed_error
-
-
-@dataclass(frozen=True)
 class EarliestErrorAgreement:
     """Agreement on the first erroneous step of solutions (ProcessBench-style).
 

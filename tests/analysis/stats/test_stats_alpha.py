@@ -9,12 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.stats import (
-    coincidence_contributions,
-    krippendorff_alpha,
-    krippendorff_alpha_from_coincidences,
-)
+from analysis.stats import krippendorff_alpha
 from analysis.stats._validate import category_counts
+from analysis.stats.alpha import coincidence_contributions, krippendorff_alpha_from_coincidences
 from tests.analysis.stats.published import FOUR_CODERS_TWELVE_UNITS as KRIPPENDORFF_2011
 
 NAN = np.nan

@@ -4,27 +4,44 @@ import math
 
 import numpy as np
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from analysis.stats import longer_wins, position_consistency
 
 NAN = np.nan
 
 
-def test_it_counts_verdicts_that_survive_swapping() -> None:
-    est = position_consistency(np.array([0, 1, 2, 0, NAN]), np.array([0, 2, 2, 1, 0]))
-    assert est.value == pytest.approx(0.5)
-    assert (est.n_items, est.n_pairs) == (4, 4)
+def test_it_counts_comparisons_whose_verdict_survives_swapping() -> None:
+    est = position_consistency(np.array([0, 1, 0, 0, NAN]))
+    assert est.value == pytest.approx(0.75)
+    assert (est.n_items, est.n_pairs) == (4, 0)
 
 
 def test_it_reproduces_newcombe_1998_wilson_intervals() -> None:
     # Newcombe (1998), Stat. Med. 17: 81/263 -> (0.2553, 0.3662); 15/148 -> (0.0624, 0.1605).
     for successes, n, expected in ((81, 263, (0.2553, 0.3662)), (15, 148, (0.0624, 0.1605))):
-        ab = np.zeros(n)
-        ba = np.where(np.arange(n) < successes, 0.0, 1.0)
-        est = position_consistency(ab, ba)
+        flags = np.where(np.arange(n) < successes, 0.0, 1.0)
+        est = position_consistency(flags)
         assert est.value == pytest.approx(successes / n)
         assert (est.ci_low, est.ci_high) == pytest.approx(expected, abs=5e-5)
         assert "Wilson" in est.method
+
+
+def test_its_wilson_interval_matches_statsmodels_on_random_counts() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        n = int(rng.integers(1, 500))
+        flags = (rng.random(n) < rng.random()).astype(float)
+        expected = proportion_confint(int((flags == 0).sum()), n, alpha=0.1, method="wilson")
+        est = position_consistency(flags, confidence=0.9)
+        assert (est.ci_low, est.ci_high) == pytest.approx(expected, abs=1e-12)
+
+
+def test_it_gives_nan_without_known_flags_and_rejects_other_values() -> None:
+    est = position_consistency(np.array([NAN, NAN]))
+    assert math.isnan(est.value) and est.n_items == 0
+    with pytest.raises(ValueError, match="only 0, 1"):
+        position_consistency(np.array([0.0, 2.0]))
 
 
 def test_it_counts_decisive_verdicts_won_by_the_longer_answer() -> None:

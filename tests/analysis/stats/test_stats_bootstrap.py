@@ -8,7 +8,6 @@ import pytest
 
 from analysis.stats import (
     Estimate,
-    bootstrap_replicates,
     cohen_kappa,
     correlation,
     earliest_error_agreement,
@@ -16,9 +15,8 @@ from analysis.stats import (
     gwet_ac1,
     krippendorff_alpha,
     percent_agreement,
-    percentile_interval,
-    resample_counts,
 )
+from analysis.stats.bootstrap import bootstrap_replicates, percentile_interval, resample_counts
 
 NAN = np.nan
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.stats import correlation, weighted_correlations
-from analysis.stats.correlation import CorrelationMethod
+from analysis.stats import correlation
+from analysis.stats.correlation import CorrelationMethod, weighted_correlations
 
 NAN = np.nan
 Z95 = 1.959963984540054

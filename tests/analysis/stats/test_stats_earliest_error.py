@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.stats import earliest_error_agreement, first_error, first_error_offsets
+from analysis.stats import earliest_error_agreement, first_error
 
 NAN = np.nan
 REF = np.array([2, -1, 0, 3, -1, 1, NAN])
@@ -75,16 +75,6 @@ def test_it_bootstraps_all_four_metrics_with_intervals() -> None:
         assert "bootstrap" in est.method
 
 
-def test_it_splits_disagreements_into_early_late_false_alarms_and_misses() -> None:
-    offsets = first_error_offsets(REF, JUDGE)
-    assert offsets.n_solutions == 6
-    assert (offsets.n_exact, offsets.n_early, offsets.n_late) == (1, 1, 1)
-    assert (offsets.n_both_clean, offsets.n_flagged_clean, offsets.n_missed_error) == (1, 1, 1)
-    assert offsets.offset_values == (-2, 0, 1)
-    assert offsets.offset_counts == (1, 1, 1)
-    assert (offsets.n_false_alarm, offsets.n_missed) == (2, 2)
-
-
 @pytest.mark.parametrize(
     ("ref", "message"),
     [(np.array([0.5, 1.0]), "step indices"), (np.array([-2.0, 1.0]), "step indices")],
@@ -96,4 +86,4 @@ def test_it_rejects_malformed_first_error_indices(ref: np.ndarray, message: str)
 
 def test_it_rejects_vectors_of_different_lengths() -> None:
     with pytest.raises(ValueError, match="shape"):
-        first_error_offsets(np.array([0.0, 1.0]), np.array([0.0]))
+        earliest_error_agreement(np.array([0.0, 1.0]), np.array([0.0]))

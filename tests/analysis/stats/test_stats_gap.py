@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.stats import bootstrap_p_value, human_ceiling_gap
+from analysis.stats import Estimate, gap_without_ceiling, human_ceiling_gap
+from analysis.stats.gap import bootstrap_p_value
 
 NAN = np.nan
 
@@ -134,3 +135,13 @@ def test_it_needs_two_experts_and_a_bootstrap() -> None:
         human_ceiling_gap(np.zeros((3, 1)), np.zeros((3, 1)), rng=rng(0))
     with pytest.raises(ValueError, match="n_boot must be > 0"):
         human_ceiling_gap(np.zeros((3, 1)), np.zeros((3, 2)), n_boot=0, rng=rng(0))
+
+
+def test_without_a_ceiling_the_gap_is_agreement_minus_one() -> None:
+    agreement = Estimate(0.75, 0.6, 0.9, 0.05, 40, 120, "pooled agreement")
+
+    gap = gap_without_ceiling(agreement)
+
+    assert (gap.value, gap.ci_low, gap.ci_high) == pytest.approx((-0.25, -0.4, -0.1))
+    assert (gap.se, gap.n_items, gap.n_pairs) == (0.05, 40, 120)
+    assert gap.method == "agreement minus 1 (no ceiling)"

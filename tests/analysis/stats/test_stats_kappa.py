@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.stats import (
-    cohen_kappa,
-    cohen_kappa_from_tables,
-    fleiss_kappa,
-    gwet_ac1,
-    gwet_ac1_pair,
-)
+from analysis.stats import cohen_kappa, fleiss_kappa, gwet_ac1
+from analysis.stats.kappa import cohen_kappa_from_tables
 from tests.analysis.stats.published import FOUR_CODERS_TWELVE_UNITS as RAW_4_RATERS
 
 NAN = np.nan
@@ -89,7 +84,9 @@ def test_it_shows_the_kappa_paradox_that_ac1_resolves() -> None:
     a, b = labels_from_table(PARADOX_TABLE)
     # kappa = (0.944 - 0.94528) / (1 - 0.94528); AC1 = (0.944 - 0.054432) / (1 - 0.054432).
     assert cohen_kappa(a, b).value == pytest.approx(-0.0234, abs=5e-5)
-    assert gwet_ac1_pair(a, b, n_categories=2).value == pytest.approx(0.9408, abs=5e-5)
+    assert gwet_ac1(np.column_stack([a, b]), n_categories=2).value == pytest.approx(
+        0.9408, abs=5e-5
+    )
 
 
 def test_it_returns_nan_kappa_when_both_raters_use_one_shared_category() -> None:
