@@ -94,3 +94,9 @@ class ValueRule:
             return self.code(expected) == self.code(given)
         except ValueRejected:
             return False
+
+
+def is_one_of(value: Any, labels: list) -> bool:
+    """Whether the value is one of the labels, compared as JSON (as `ValueRule.check` does)."""
+    text = json.dumps(value, allow_nan=True)
+    return any(json.dumps(label) == text for label in labels)
