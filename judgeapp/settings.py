@@ -119,13 +119,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     # Django turns psycopg's prepared statements off (threshold None), which also ignores an
     # explicit execute(prepare=True). Django's own cursors bind on the client and never
     # prepare, so a threshold only enables the annotator fast path's prepared statements
-    # (annotations/annotate/hotpath), and generic plans apply to those alone: PostgreSQL
+    # (annotations/annotate/queue_sql), and generic plans apply to those alone: PostgreSQL
     # otherwise planned the queue's claim statement anew on every call, which cost as much as
     # running it. Behind a transaction-mode pooler (PgBouncer < 1.21), set
     # DATABASE_PREPARED_STATEMENTS=0.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         prepare_threshold=5, options="-c plan_cache_mode=force_generic_plan"
     )
+
+# The annotator queue's next and submit as hand-written PostgreSQL statements (queue_sql);
+# off, PostgreSQL runs the ORM engine that SQLite always runs. Same rules either way.
+ANNOTATE_SQL_QUEUE = env_bool("ANNOTATE_SQL_QUEUE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

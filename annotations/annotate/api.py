@@ -9,8 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -20,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.annotate import hotpath, selectors, services
-from annotations.annotate.selectors import Group, ItemSheet
+from annotations.annotate import selectors, services
+from annotations.annotate.queue_sql import TokenAuthenticationPrepared
+from annotations.annotate.rules import MAX_RATIONALE, LabelInput, Submission
+from annotations.annotate.sheet import Group, ItemSheet
 from annotations.errors import DomainError
-from annotations.models import Assignment
 
 
 def _group_data(group: Group, stored: dict) -> dict:
@@ -44,13 +44,13 @@ def _group_data(group: Group, stored: dict) -> dict:
 
 def sheet_data(sheet: ItemSheet) -> dict:
     """The annotator's view of an item as JSON: the item's text and their own answers only."""
-    item, assignment = sheet.item, sheet.assignment
-    url = reverse("api:assignment-detail", args=[assignment.project.slug, item.pk])
+    item, claim = sheet.item, sheet.claim
+    url = reverse("api:assignment-detail", args=[claim.project_slug, item.pk])
     return {
         "item": item.pk,
         "external_id": item.external_id,
         "kind": item.kind,
-        "status": assignment.status,
+        "status": claim.status,
         "prompt": item.prompt,
         "response": item.response,
         "reference_answer": item.reference_answer,
@@ -68,7 +68,7 @@ def sheet_data(sheet: ItemSheet) -> dict:
 
 # Token auth in one prepared statement, tried first (a scripted client sends a token; a
 # browser has no Authorization header to check), so a call without credentials is a 401.
-HOT_AUTHENTICATION = [hotpath.TokenAuthenticationPrepared, SessionAuthentication]
+HOT_AUTHENTICATION = [TokenAuthenticationPrepared, SessionAuthentication]
 
 
 def _json(data: dict) -> HttpResponse:
@@ -81,26 +81,13 @@ class AssignmentNextApi(APIView):
 
     authentication_classes = HOT_AUTHENTICATION
     renderer_classes = [JSONRenderer]
-    token_read, token_read_row = hotpath.NEXT_READ_BY_TOKEN, None
+    prefetch = "next"  # token authentication also runs the engine's first read
 
     def post(self, request: Request, slug: str) -> HttpResponse:
-        if connection.vendor == "postgresql":
-            result = hotpath.assignment_next_sheet(
-                user=request.user, slug=slug, read=self.token_read_row
-            )
-            if result is None:
-                return HttpResponse(status=204)
-            if isinstance(result, ItemSheet):
-                return _json(sheet_data(result))
-            if result.project is None:
-                raise Http404("No such project.")
-            project = result.project
-        else:
-            project = selectors.membership_get_for_annotator(user=request.user, slug=slug).project
-        assignment = services.assignment_next(user=request.user, project=project)
-        if assignment is None:
+        sheet = services.assignment_next(user=request.user, slug=slug, prefetched=request.auth)
+        if sheet is None:
             return HttpResponse(status=204)
-        return _json(sheet_data(selectors.item_sheet_get(assignment=assignment)))
+        return _json(sheet_data(sheet))
 
 
 class AssignmentDetailApi(APIView):
@@ -122,7 +109,7 @@ class Label(msgspec.Struct):
 class SubmitInput(msgspec.Struct):
     submission_id: uuid.UUID
     labels: Annotated[list[Label], msgspec.Meta(max_length=5000)]
-    rationale: Annotated[str, msgspec.Meta(max_length=services.MAX_RATIONALE)] = ""
+    rationale: Annotated[str, msgspec.Meta(max_length=MAX_RATIONALE)] = ""
     time_spent_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
@@ -147,7 +134,7 @@ class AssignmentSubmitApi(APIView):
 
     authentication_classes = HOT_AUTHENTICATION
     renderer_classes = [JSONRenderer]
-    token_read, token_read_row = hotpath.SUBMIT_READ_BY_TOKEN, None
+    prefetch = "submit"
 
     def post(self, request: Request, slug: str, item_id: int) -> HttpResponse:
         try:
@@ -156,46 +143,28 @@ class AssignmentSubmitApi(APIView):
             # 404 outside the user's queue comes before any 400 about the body.
             selectors.assignment_get_for_annotator(user=request.user, slug=slug, item_id=item_id)
             raise
-        if connection.vendor == "postgresql":
-            result = hotpath.assignment_submit(
-                user=request.user,
-                slug=slug,
-                item_id=item_id,
-                labels=[(x.criterion, x.step, x.value) for x in data.labels],
-                rationale=data.rationale,
-                time_spent_ms=data.time_spent_ms,
-                submission_id=data.submission_id,
-                read=self.token_read_row,
-            )
-            if result is not None:
-                return _json(_submitted(result.assignment, result.stored, result.repeated))
-        assignment = selectors.assignment_get_for_annotator(
-            user=request.user, slug=slug, item_id=item_id
-        )
-        criteria = {c.name: c.pk for c in selectors.project_criteria(project=assignment.project)}
-        inputs = []
-        for label in data.labels:
-            if label.criterion not in criteria:
-                raise DomainError("A label names a criterion this item is not judged on.")
-            inputs.append(services.LabelInput(criteria[label.criterion], label.step, label.value))
-        result = services.assignment_submit(
-            assignment=assignment,
-            labels=inputs,
+        submission = Submission(
+            submission_id=data.submission_id,
+            labels=[LabelInput(x.criterion, x.step, x.value) for x in data.labels],
             rationale=data.rationale,
             time_spent_ms=data.time_spent_ms,
-            submission_id=data.submission_id,
         )
-        return _json(_submitted(result.assignment, result.stored, result.repeated))
-
-
-def _submitted(assignment: Assignment, stored: int, repeated: bool) -> dict:
-    return {
-        "item": assignment.item_id,
-        "status": assignment.status,
-        "stored": stored,
-        "repeated": repeated,
-        "next_url": reverse("api:assignment-next", args=[assignment.project.slug]),
-    }
+        result = services.assignment_submit(
+            user=request.user,
+            slug=slug,
+            item_id=item_id,
+            submission=submission,
+            prefetched=request.auth,
+        )
+        return _json(
+            {
+                "item": result.item_id,
+                "status": result.status,
+                "stored": result.stored,
+                "repeated": result.repeated,
+                "next_url": reverse("api:assignment-next", args=[slug]),
+            }
+        )
 
 
 class AssignmentSkipApi(APIView):
@@ -203,7 +172,7 @@ class AssignmentSkipApi(APIView):
 
     class Input(serializers.Serializer):
         reason = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=services.MAX_RATIONALE
+            required=False, allow_blank=True, default="", max_length=MAX_RATIONALE
         )
         flag = serializers.BooleanField(required=False, default=False)
 

@@ -5,8 +5,8 @@ import json
 from django import forms
 from django.http import QueryDict
 
-from annotations.annotate.selectors import ItemSheet
-from annotations.annotate.services import MAX_RATIONALE, LabelInput
+from annotations.annotate.rules import MAX_RATIONALE, LabelInput
+from annotations.annotate.sheet import ItemSheet
 from annotations.errors import DomainError
 from annotations.models import Criterion
 
@@ -38,7 +38,7 @@ def labels_from_post(*, data: QueryDict, sheet: ItemSheet) -> list[LabelInput]:
             if not raw.isdigit() or int(raw) >= len(criterion.labels):
                 raise DomainError(f"{group.legend}: pick one of the buttons.")
             value = criterion.labels[int(raw)]
-        labels.append(LabelInput(criterion.pk, group.step, value))
+        labels.append(LabelInput(criterion.name, group.step, value))
     return labels
 
 

@@ -18,6 +18,7 @@ from annotations import selectors as core_selectors
 from annotations.annotate import forms, selectors, services
 from annotations.annotate import lead as lead_selectors
 from annotations.annotate.markdown import guidelines_html
+from annotations.annotate.rules import Submission
 from annotations.errors import DomainError
 from annotations.models import Assignment, Project
 
@@ -26,19 +27,29 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _item_url(assignment: Assignment) -> str:
-    return reverse("annotations:annotate:item", args=[assignment.project.slug, assignment.item_id])
+def _item_url(slug: str, item_id: int) -> str:
+    return reverse("annotations:annotate:item", args=[slug, item_id])
 
 
-def _next_url(request: HttpRequest, project: Project) -> str:
-    """Claim the user's next item and return its page, or the queue page when none is left."""
+def _next_url(request: HttpRequest, slug: str) -> str | None:
+    """Claim the user's next item and return its page; None when nothing is left for them."""
     try:
-        assignment = services.assignment_next(user=request.user, project=project)
+        sheet = services.assignment_next(user=request.user, slug=slug)
     except DomainError:
-        assignment = None
-    if assignment is None:
-        return reverse("annotations:annotate:queue", args=[project.slug])
-    return _item_url(assignment)
+        sheet = None
+    return None if sheet is None else _item_url(slug, sheet.item.pk)
+
+
+def _go_next(request: HttpRequest, slug: str) -> HttpResponse:
+    """To the user's next item, or back to the queue page saying that nothing is left."""
+    url = _next_url(request, slug)
+    if url is None:
+        if not _wants_json(request):
+            messages.info(request, "Nothing is left for you in this project right now.")
+        url = reverse("annotations:annotate:queue", args=[slug])
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "next_url": url})
+    return redirect(url)
 
 
 @login_required
@@ -57,11 +68,8 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def next_item(request: HttpRequest, slug: str) -> HttpResponse:
-    project = selectors.membership_get_for_annotator(user=request.user, slug=slug).project
-    url = _next_url(request, project)
-    if url == reverse("annotations:annotate:queue", args=[project.slug]):
-        messages.info(request, "Nothing is left for you in this project right now.")
-    return redirect(url)
+    selectors.membership_get_for_annotator(user=request.user, slug=slug)
+    return _go_next(request, slug)
 
 
 def _render_item(
@@ -117,13 +125,14 @@ def item_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise DomainError("The form was incomplete; reload the page and try again.")
-        labels = forms.labels_from_post(data=request.POST, sheet=sheet)
-        services.assignment_submit(
-            assignment=assignment,
-            labels=labels,
+        submission = Submission(
+            submission_id=form.cleaned_data["submission_id"],
+            labels=forms.labels_from_post(data=request.POST, sheet=sheet),
             rationale=form.cleaned_data["rationale"] or "",
             time_spent_ms=form.cleaned_data["time_spent_ms"] or 0,
-            submission_id=form.cleaned_data["submission_id"],
+        )
+        services.assignment_submit(
+            user=request.user, slug=slug, item_id=item_id, submission=submission
         )
     except DomainError as exc:
         if _wants_json(request):
@@ -135,10 +144,7 @@ def item_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
             errors=[exc.message, *exc.errors],
             status=400,
         )
-    url = _next_url(request, assignment.project)
-    if _wants_json(request):
-        return JsonResponse({"ok": True, "next_url": url})
-    return redirect(url)
+    return _go_next(request, slug)
 
 
 def _give_back(request: HttpRequest, slug: str, item_id: int, *, flag: bool) -> HttpResponse:
@@ -153,11 +159,8 @@ def _give_back(request: HttpRequest, slug: str, item_id: int, *, flag: bool) -> 
         if _wants_json(request):
             return JsonResponse({"detail": exc.message, "errors": exc.errors}, status=400)
         messages.error(request, exc.message)
-        return redirect(_item_url(assignment))
-    url = _next_url(request, assignment.project)
-    if _wants_json(request):
-        return JsonResponse({"ok": True, "next_url": url})
-    return redirect(url)
+        return redirect(_item_url(slug, item_id))
+    return _go_next(request, slug)
 
 
 @login_required

@@ -1,11 +1,16 @@
 """Fixtures for the annotator interface: a ProcessBench-like study, a pairs study, and the
 secrets (model and colleague judgements) that must never reach an annotator."""
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
-from annotations.models import Item, Membership, Project
+from annotations.annotate import queue_orm, queue_sql
+from annotations.annotate.rules import LabelInput, Submission, SubmitResult
+from annotations.models import Assignment, Item, Membership, Project
 from annotations.services import items_import
 from tests.factories import PREFERENCE, VALIDITY, judgement, pair, solution, write_jsonl
 
@@ -80,15 +85,69 @@ def bob_in_pairs(pairs, annotator):
     return annotator
 
 
-def step_labels(item: Item, values: list[str]):
-    """Service inputs labelling each step of `item` with `values` (validity criterion)."""
-    from annotations.annotate.services import LabelInput
-
-    criterion = item.project.criteria.get(name="validity")
-    return [LabelInput(criterion.pk, i, v) for i, v in enumerate(values)]
+def step_labels(item: Item, values: list[str]) -> list[LabelInput]:
+    """Inputs labelling each step of `item` with `values` (validity criterion)."""
+    return [LabelInput("validity", i, v) for i, v in enumerate(values)]
 
 
-def item_label(item: Item, name: str, value):
-    from annotations.annotate.services import LabelInput
+def item_label(item: Item, name: str, value) -> LabelInput:
+    return LabelInput(name, None, value)
 
-    return LabelInput(item.project.criteria.get(name=name).pk, None, value)
+
+ENGINES = {"orm": queue_orm, "sql": queue_sql}
+
+
+class Queue:
+    """Drives one queue engine as an annotator would, returning stored rows to assert on."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.engine = ENGINES[name]
+
+    def next(self, user, project: Project, start: int | None = None) -> Assignment | None:
+        sheet = self.engine.assignment_next(user=user, slug=project.slug, start=start)
+        if sheet is None:
+            return None
+        assert sheet.claim.project_slug == project.slug
+        return Assignment.objects.select_related("item", "project").get(pk=sheet.claim.pk)
+
+    def submit(self, assignment: Assignment, labels: list[LabelInput], **kwargs) -> SubmitResult:
+        kwargs.setdefault("submission_id", uuid.uuid4())
+        return self.engine.assignment_submit(
+            user=assignment.user,
+            slug=assignment.project.slug,
+            item_id=assignment.item_id,
+            submission=Submission(labels=labels, **kwargs),
+        )
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def queue(request) -> Queue:
+    """Each queue engine in turn: the ORM everywhere, the SQL engine on PostgreSQL."""
+    if request.param == "sql" and connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("REQUIRE_SERVICES=1 but the SQL queue engine has no PostgreSQL")
+        pytest.skip("the SQL queue engine needs PostgreSQL: set DATABASE_URL")
+    return Queue(request.param)
+
+
+def next_assignment(user, project: Project) -> Assignment | None:
+    """The user's next item through the services' seam (whichever engine it picks), as the
+    stored assignment."""
+    from annotations.annotate import services
+
+    sheet = services.assignment_next(user=user, slug=project.slug)
+    return None if sheet is None else Assignment.objects.get(pk=sheet.claim.pk)
+
+
+def submit_answers(assignment: Assignment, labels: list[LabelInput], **kwargs) -> SubmitResult:
+    """Submit as the assignment's annotator through the services' seam."""
+    from annotations.annotate import services
+
+    kwargs.setdefault("submission_id", uuid.uuid4())
+    return services.assignment_submit(
+        user=assignment.user,
+        slug=assignment.project.slug,
+        item_id=assignment.item_id,
+        submission=Submission(labels=labels, **kwargs),
+    )

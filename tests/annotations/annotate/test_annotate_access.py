@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from annotations.annotate import services
 from annotations.models import Assignment, Item
+from tests.annotations.annotate.conftest import next_assignment
 
 
 def page(name, *args):
@@ -49,7 +50,7 @@ def bob(annotator):
 
 
 def test_it_hides_another_annotators_item(bob, study, second_annotator):
-    theirs = services.assignment_next(user=second_annotator, project=study)
+    theirs = next_assignment(second_annotator, study)
     assert_all_404(bob, study.slug, theirs.item_id)
     assert Assignment.objects.get(pk=theirs.pk).status == "assigned"
 
@@ -62,7 +63,7 @@ def test_it_hides_an_item_never_assigned_to_the_annotator(bob, study):
 def test_it_hides_an_item_of_another_project_even_one_assigned_there(
     bob, study, pairs, bob_in_pairs
 ):
-    mine_elsewhere = services.assignment_next(user=bob_in_pairs, project=pairs)
+    mine_elsewhere = next_assignment(bob_in_pairs, pairs)
     assert_all_404(bob, study.slug, mine_elsewhere.item_id)
 
 
@@ -81,13 +82,13 @@ def test_it_hides_projects_the_user_is_not_a_member_of(study, outsider, pairs):
 
 
 def test_it_hides_an_item_once_skipped(bob, study, annotator):
-    assignment = services.assignment_next(user=annotator, project=study)
+    assignment = next_assignment(annotator, study)
     services.assignment_skip(assignment=assignment, reason="")
     assert_all_404(bob, study.slug, assignment.item_id)
 
 
 def test_it_hides_the_queue_from_a_removed_member(bob, study, annotator):
-    assignment = services.assignment_next(user=annotator, project=study)
+    assignment = next_assignment(annotator, study)
     study.memberships.filter(user=annotator).delete()
     assert_all_404(bob, study.slug, assignment.item_id)
 

@@ -168,10 +168,10 @@ def test_it_refuses_bad_tokens_before_reading_anything(study, annotator, outside
 @pytest.mark.postgres
 def test_it_reads_with_the_token_check_on_postgresql(bob_api, study, monkeypatch):
     # Token authentication is also the first read of next and submit: two statements a call.
-    from annotations.annotate.hotpath import auth, queue, submit
+    from annotations.annotate.queue_sql import auth, next, submit
 
     statements = []
-    for module in (auth, queue, submit):
+    for module in (auth, next, submit):
         real = module.fetch
         monkeypatch.setattr(
             module,

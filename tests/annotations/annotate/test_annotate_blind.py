@@ -14,7 +14,14 @@ from rest_framework.test import APIClient
 
 from annotations.annotate import selectors, services
 from annotations.models import Assignment, Judgement
-from tests.annotations.annotate.conftest import COLLEAGUE_SECRET, SECRET, item_label, step_labels
+from tests.annotations.annotate.conftest import (
+    COLLEAGUE_SECRET,
+    SECRET,
+    item_label,
+    next_assignment,
+    step_labels,
+    submit_answers,
+)
 
 GOLD_SECRET = "GOLD-SECRET-5c21"
 
@@ -29,13 +36,12 @@ def seeded(study, annotator, second_annotator, lead):
     services.gold_set(item=item, expected={"solution_correct": "no"}, user=lead)
     item.gold.expected["note"] = GOLD_SECRET  # what a careless lead might store
     item.gold.save()
-    while (theirs := services.assignment_next(user=second_annotator, project=study)) is not None:
-        services.assignment_submit(
-            assignment=theirs,
-            labels=step_labels(theirs.item, ["incorrect"] * 3)
+    while (theirs := next_assignment(second_annotator, study)) is not None:
+        submit_answers(
+            theirs,
+            step_labels(theirs.item, ["incorrect"] * 3)
             + [item_label(theirs.item, "solution_correct", "no")],
             rationale=COLLEAGUE_SECRET,
-            submission_id=uuid.uuid4(),
         )
     return study
 
@@ -124,7 +130,7 @@ def test_it_shows_an_annotator_nothing_of_models_or_colleagues(seeded, annotator
 
 
 def test_it_builds_item_sheets_from_the_annotators_own_judgements_only(seeded, annotator):
-    assignment = services.assignment_next(user=annotator, project=seeded)
+    assignment = next_assignment(annotator, seeded)
     assert Judgement.objects.filter(item=assignment.item).exclude(rater__user=annotator).exists()
     sheet = selectors.item_sheet_get(assignment=assignment)
     assert [g.current for g in sheet.groups] == [""] * 4

@@ -1,7 +1,8 @@
 """Many annotators at once on PostgreSQL: never more than k per item, never a duplicate.
 
-Each thread has its own database connection (closed at the end), and all start together on
-a barrier so their reads and inserts really overlap.
+Part of the queue's contract: each test runs on both engines (the `queue` fixture). Each
+thread has its own database connection (closed at the end), and all start together on a
+barrier so their reads and inserts really overlap.
 """
 
 import threading
@@ -12,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from annotations.annotate import services
+from annotations.annotate.rules import LabelInput
 from annotations.models import Assignment, Item, Judgement, Membership, Project
 from tests.annotations.annotate.conftest import import_lines
 from tests.factories import VALIDITY, solution
@@ -54,15 +55,14 @@ def make_study(tmp_path, n_items: int, overlap: int, n_users: int) -> tuple[Proj
     return project, users
 
 
-def labels(item: Item) -> list[services.LabelInput]:
-    criterion = item.project.criteria.get(name="validity")
-    return [services.LabelInput(criterion.pk, i, "correct") for i in range(item.n_steps)]
+def labels(item: Item) -> list[LabelInput]:
+    return [LabelInput("validity", i, "correct") for i in range(item.n_steps)]
 
 
-def test_it_never_gives_more_than_k_annotators_the_same_item(tmp_path):
+def test_it_never_gives_more_than_k_annotators_the_same_item(queue, tmp_path):
     project, users = make_study(tmp_path, n_items=5, overlap=3, n_users=40)
 
-    got = run_together(40, lambda i: services.assignment_next(user=users[i], project=project))
+    got = run_together(40, lambda i: queue.next(users[i], project))
     claimed = [a.item_id for a in got if a is not None]
     assert len(claimed) == 15  # 5 items x k=3: everyone else was told nothing is left
     assert set(Counter(claimed).values()) == {3}
@@ -70,15 +70,13 @@ def test_it_never_gives_more_than_k_annotators_the_same_item(tmp_path):
     assert len(set(slots)) == 15 and {s for _, s in slots} == {0, 1, 2}
 
 
-def test_it_fills_every_item_exactly_k_times_when_annotators_race_through_a_queue(tmp_path):
+def test_it_fills_every_item_exactly_k_times_when_annotators_race_through_a_queue(queue, tmp_path):
     project, users = make_study(tmp_path, n_items=24, overlap=2, n_users=12)
 
     def annotate(i: int) -> int:
         done = 0
-        while (a := services.assignment_next(user=users[i], project=project)) is not None:
-            services.assignment_submit(
-                assignment=a, labels=labels(a.item), submission_id=uuid.uuid4()
-            )
+        while (a := queue.next(users[i], project)) is not None:
+            queue.submit(a, labels(a.item))
             done += 1
         return done
 
@@ -92,23 +90,21 @@ def test_it_fills_every_item_exactly_k_times_when_annotators_race_through_a_queu
     assert Judgement.objects.count() == 48 * 2
 
 
-def test_it_gives_two_tabs_of_one_annotator_the_same_item(tmp_path):
+def test_it_gives_two_tabs_of_one_annotator_the_same_item(queue, tmp_path):
     project, users = make_study(tmp_path, n_items=10, overlap=1, n_users=1)
-    got = run_together(8, lambda i: services.assignment_next(user=users[0], project=project))
+    got = run_together(8, lambda i: queue.next(users[0], project))
     assert len({a.pk for a in got}) == 1
     assert Assignment.objects.count() == 1
 
 
-def test_it_stores_one_judgement_per_target_under_simultaneous_submits(tmp_path):
+def test_it_stores_one_judgement_per_target_under_simultaneous_submits(queue, tmp_path):
     project, users = make_study(tmp_path, n_items=1, overlap=1, n_users=1)
-    assignment = services.assignment_next(user=users[0], project=project)
+    assignment = queue.next(users[0], project)
     same = uuid.uuid4()
 
     def submit(i: int):
         sid = same if i % 2 else uuid.uuid4()  # retries of one submission and other tabs
-        return services.assignment_submit(
-            assignment=assignment, labels=labels(assignment.item), submission_id=sid
-        )
+        return queue.submit(assignment, labels(assignment.item), submission_id=sid)
 
     results = run_together(10, submit)
     assert Judgement.objects.count() == 2

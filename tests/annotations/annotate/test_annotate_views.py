@@ -8,7 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations.annotate import services
+from annotations.annotate.rules import LabelInput, Submission
 from annotations.models import Assignment, GoldItem, Judgement, Membership
+from tests.annotations.annotate.conftest import next_assignment
 
 
 def url(name, *args):
@@ -197,11 +199,15 @@ def test_it_shows_leads_annotators_with_gold_accuracy(alice, study, annotator, l
     item = study.items.first()
     study.items.exclude(pk=item.pk).delete()  # the queue's order is random
     services.gold_set(item=item, expected={"solution_correct": "yes"}, user=lead)
-    assignment = services.assignment_next(user=annotator, project=study)
-    criterion = study.criteria.get(name="validity")
-    labels = [services.LabelInput(criterion.pk, i, "correct") for i in range(3)]
-    labels.append(services.LabelInput(study.criteria.get(name="solution_correct").pk, None, "yes"))
-    services.assignment_submit(assignment=assignment, labels=labels, submission_id=uuid.uuid4())
+    assignment = next_assignment(annotator, study)
+    labels = [LabelInput("validity", i, "correct") for i in range(3)]
+    labels.append(LabelInput("solution_correct", None, "yes"))
+    services.assignment_submit(
+        user=annotator,
+        slug=study.slug,
+        item_id=assignment.item_id,
+        submission=Submission(uuid.uuid4(), labels),
+    )
     page = alice.get(url("lead", study.slug)).content.decode()
     assert "1.00 (1/1)" in page
     assert "bob" in page and item.external_id in page
@@ -227,7 +233,7 @@ def test_it_lets_a_lead_set_overlap_add_annotators_and_mark_gold(alice, study, o
 
 
 def test_it_lets_a_lead_release_a_flagged_item(alice, study, annotator):
-    assignment = services.assignment_next(user=annotator, project=study)
+    assignment = next_assignment(annotator, study)
     services.assignment_skip(assignment=assignment, reason="garbled", flag=True)
     assert b"garbled" in alice.get(url("lead", study.slug)).content
     alice.post(url("lead-flag-release", study.slug, assignment.pk))
@@ -245,7 +251,7 @@ def test_it_lists_assignments_and_gold_items_in_the_admin(
 ):
     admin = django_user_model.objects.create_superuser("root", password="pw-root")
     client.force_login(admin)
-    services.assignment_next(user=annotator, project=study)
+    next_assignment(annotator, study)
     services.gold_set(item=study.items.first(), expected={"solution_correct": "yes"}, user=admin)
     assert client.get("/admin/annotations/assignment/").status_code == 200
     assert client.get("/admin/annotations/golditem/").status_code == 200
