@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from annotations import dispatch
 from annotations.errors import DomainError
 from annotations.importers import FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
@@ -79,15 +80,13 @@ def import_job_create(
     *, project: Project, user: AbstractBaseUser | None, file: UploadedFile, format: str
 ) -> ImportJob:
     """Store the upload and queue its import; the caller returns at once."""
-    from annotations.tasks import import_job_run_task
-
     if format not in FORMATS:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
     with transaction.atomic():
         job = ImportJob(project=project, created_by=user, format=format, size_bytes=file.size)
         # A directory of its own keeps the upload's own name, which the line errors then show.
         job.file.save(f"{uuid.uuid4().hex}/{Path(file.name).name}", file, save=True)
-        import_job_run_task.delay_on_commit(job.pk)
+        dispatch.import_job_run_enqueue(job_id=job.pk)
     return job
 
 
