@@ -116,28 +116,21 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
             project=job.project, paths=[Path(job.file.path)], format=job.format, progress=progress
         )
     except DomainError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            errors=exc.errors or [exc.message],
-            error_count=exc.count,
-            finished_at=timezone.now(),
-        )
+        errors = exc.errors or [exc.message]
+        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=exc.count)
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            errors=[f"The import stopped unexpectedly: {exc}"],
-            error_count=1,
-            finished_at=timezone.now(),
-        )
+        errors = [f"The import stopped unexpectedly: {exc}"]
+        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE,
-        counts=counts.as_dict(),
-        lines_done=counts.lines,
-        finished_at=timezone.now(),
+    _import_job_finish(
+        job_id, ImportJob.Status.DONE, counts=counts.as_dict(), lines_done=counts.lines
     )
+
+
+def _import_job_finish(job_id: int, status: str, **fields: object) -> None:
+    ImportJob.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
 
 
 def import_job_progress(*, job: ImportJob) -> int:
