@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analysis import selectors, services
+from analysis.config import RunConfig, RunConfigError
 from analysis.exports import REPORT_FILES
 from analysis.models import AgreementRun
 from analysis.views import report_response
@@ -34,18 +35,27 @@ class RunOutput(serializers.ModelSerializer):
 
 class RunCreateApi(APIView):
     class Input(serializers.Serializer):
+        """Parses the body; `RunConfig` validates the settings."""
+
         criteria = serializers.ListField(child=serializers.CharField(), required=False)
         slice_keys = serializers.ListField(child=serializers.CharField(), required=False)
         reference_group = serializers.CharField(required=False, allow_null=True)
-        n_boot = serializers.IntegerField(min_value=0, max_value=20_000, default=1000)
-        seed = serializers.IntegerField(min_value=0, default=0)
+        n_boot = serializers.IntegerField(required=False)
+        seed = serializers.IntegerField(required=False)
+        min_slice_items = serializers.IntegerField(required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            try:
+                return {"config": RunConfig.from_input(attrs)}
+            except RunConfigError as exc:
+                raise serializers.ValidationError({exc.field: [exc.message]}) from None
 
     def post(self, request: Request, slug: str) -> Response:
         project = annotations_selectors.project_get_for_lead(user=request.user, slug=slug)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.agreement_run_start(
-            project=project, user=request.user, config=data.validated_data
+            project=project, user=request.user, config=data.validated_data["config"]
         )
         run.refresh_from_db()
         return Response(RunOutput(run).data, status=202)

@@ -7,20 +7,12 @@ from pathlib import Path
 from typing import TextIO
 
 from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
+from analysis.schema import DisagreementRow, ResultRow, ShortfallRow, column_names
 
-AGREEMENT_COLUMNS = [
-    "criterion", "slice", "slice_value", "group_a", "group_b", "metric",
-    "estimate", "ci_low", "ci_high", "n_items", "n_pairs",
-]  # fmt: skip
-SHORTFALL_COLUMNS = [
-    "rank", "criterion", "slice", "slice_value", "reference_group", "judge_group",
-    "judge_agreement", "human_agreement", "gap", "ci_low", "ci_high", "p_value", "p_adjusted",
-    "verdict", "n_items", "small_slice",
-]  # fmt: skip
-DISAGREEMENT_COLUMNS = [
-    "criterion", "item", "step", "reference_group", "judge_group", "reference_label",
-    "judge_label",
-]  # fmt: skip
+# The CSV columns are the schema's, in its order (a shortfall row also has its rank).
+AGREEMENT_COLUMNS = column_names(ResultRow)
+SHORTFALL_COLUMNS = ["rank", *column_names(ShortfallRow)]
+DISAGREEMENT_COLUMNS = column_names(DisagreementRow)
 REPORT_FILES = {
     "agreement.csv": (AgreementResult, AGREEMENT_COLUMNS),
     "shortfall.csv": (ShortfallResult, SHORTFALL_COLUMNS),

@@ -1,9 +1,12 @@
 from django import forms
 
+from analysis.config import RunConfig, RunConfigError
 from annotations.models import Project
 
 
 class RunForm(forms.Form):
+    """The run settings as a page asks for them; `RunConfig` validates them."""
+
     criteria = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all."
     )
@@ -11,10 +14,8 @@ class RunForm(forms.Form):
         required=False, help_text="Item meta keys to slice by, comma-separated (e.g. subset, turn)."
     )
     reference_group = forms.ChoiceField(required=False)
-    n_boot = forms.IntegerField(
-        label="Bootstrap resamples", min_value=0, max_value=20_000, initial=1000
-    )
-    seed = forms.IntegerField(min_value=0, initial=0)
+    n_boot = forms.IntegerField(label="Bootstrap resamples", initial=RunConfig.n_boot)
+    seed = forms.IntegerField(initial=RunConfig.seed)
 
     def __init__(self, *args, project: Project, groups: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -25,12 +26,17 @@ class RunForm(forms.Form):
             (g, g) for g in groups
         ]
 
-    def config(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "criteria": data["criteria"],
-            "slice_keys": [k.strip() for k in data["slice_keys"].split(",") if k.strip()],
-            "reference_group": data["reference_group"] or None,
-            "n_boot": data["n_boot"],
-            "seed": data["seed"],
-        }
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["config"] = RunConfig.from_input(
+                data | {"slice_keys": data["slice_keys"].split(",")}
+            )
+        except RunConfigError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+    def config(self) -> RunConfig:
+        return self.cleaned_data["config"]

@@ -1,9 +1,42 @@
-"""Agreement runs and their results, stored as rows (the CSV files are made from these)."""
+"""Agreement runs and their results, stored as rows (the CSV files are made from these).
+
+The result tables' columns come from the row types in `analysis.schema`, so the engine's
+rows, these tables and the CSV files cannot drift apart.
+"""
+
+import dataclasses
+import typing
 
 from django.conf import settings
 from django.db import models
 
+from analysis import schema
+from analysis.schema import DisagreementRow, ResultRow, ShortfallRow
 from annotations.models import JobStatus, Project
+
+
+def _column(annotation: object, metadata: typing.Mapping) -> models.Field:
+    """The model field of one row field (see `analysis.schema` for the conventions)."""
+    if annotation is str:
+        return models.CharField(max_length=metadata["max_length"], blank=metadata["blank"])
+    if annotation is float:
+        return models.FloatField(null=True)  # NaN is stored as NULL
+    if annotation is bool:
+        return models.BooleanField(default=False)
+    if annotation is int:
+        return models.PositiveIntegerField()
+    if annotation == int | None:
+        return models.IntegerField(null=True)
+    raise TypeError(f"no column type for {annotation!r}")
+
+
+def _columns_of(row_type: type[schema.Row]) -> type[models.Model]:
+    """An abstract model with one column per field of `row_type`."""
+    hints = typing.get_type_hints(row_type)
+    columns = {f.name: _column(hints[f.name], f.metadata) for f in dataclasses.fields(row_type)}
+    meta = type("Meta", (), {"abstract": True})
+    name = f"{row_type.__name__}Columns"
+    return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **columns})
 
 
 class AgreementRun(models.Model):
@@ -33,20 +66,8 @@ class AgreementRun(models.Model):
         return f"agreement run #{self.pk} on {self.project} ({self.status})"
 
 
-class AgreementResult(models.Model):
+class AgreementResult(_columns_of(ResultRow)):
     run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="results")
-    criterion = models.CharField(max_length=100)
-    slice = models.CharField(max_length=100)
-    slice_value = models.CharField(max_length=200)
-    group_a = models.CharField(max_length=64)
-    group_b = models.CharField(max_length=64)
-    metric = models.CharField(max_length=64)
-    estimate = models.FloatField(null=True)
-    ci_low = models.FloatField(null=True)
-    ci_high = models.FloatField(null=True)
-    n_items = models.PositiveIntegerField()
-    n_pairs = models.PositiveIntegerField()
-    method = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -60,25 +81,14 @@ class AgreementResult(models.Model):
     def __str__(self) -> str:
         return f"{self.metric} {self.group_a}/{self.group_b} {self.slice}={self.slice_value}"
 
+    @classmethod
+    def from_row(cls, *, run: AgreementRun, row: ResultRow) -> "AgreementResult":
+        return cls(run=run, **schema.stored_values(row))
 
-class ShortfallResult(models.Model):
+
+class ShortfallResult(_columns_of(ShortfallRow)):
     run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="shortfall")
     rank = models.PositiveIntegerField()
-    criterion = models.CharField(max_length=100)
-    slice = models.CharField(max_length=100)
-    slice_value = models.CharField(max_length=200)
-    reference_group = models.CharField(max_length=64)
-    judge_group = models.CharField(max_length=64)
-    judge_agreement = models.FloatField(null=True)
-    human_agreement = models.FloatField(null=True)
-    gap = models.FloatField(null=True)
-    ci_low = models.FloatField(null=True)
-    ci_high = models.FloatField(null=True)
-    p_value = models.FloatField(null=True)
-    p_adjusted = models.FloatField(null=True)
-    verdict = models.CharField(max_length=64)
-    n_items = models.PositiveIntegerField()
-    small_slice = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["rank"]
@@ -86,19 +96,20 @@ class ShortfallResult(models.Model):
     def __str__(self) -> str:
         return f"#{self.rank} {self.judge_group} {self.slice}={self.slice_value}"
 
+    @classmethod
+    def from_row(cls, *, run: AgreementRun, rank: int, row: ShortfallRow) -> "ShortfallResult":
+        return cls(run=run, rank=rank, **schema.stored_values(row))
 
-class Disagreement(models.Model):
+
+class Disagreement(_columns_of(DisagreementRow)):
     run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="disagreements")
-    criterion = models.CharField(max_length=100)
-    item = models.CharField(max_length=200)
-    step = models.IntegerField(null=True)
-    reference_group = models.CharField(max_length=64)
-    judge_group = models.CharField(max_length=64)
-    reference_label = models.CharField(max_length=200)
-    judge_label = models.CharField(max_length=200)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.judge_group} on {self.item}: {self.judge_label} vs {self.reference_label}"
+
+    @classmethod
+    def from_row(cls, *, run: AgreementRun, row: DisagreementRow) -> "Disagreement":
+        return cls(run=run, **schema.stored_values(row))

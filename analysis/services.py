@@ -1,7 +1,6 @@
 """Agreement runs: start, execute (idempotently, from a Celery task), reap the stuck ones."""
 
 import logging
-import math
 import time
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,53 +8,31 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analysis.engine import ReportConfig, criterion_report, n_slices
+from analysis import dispatch
+from analysis.config import RunConfig, RunConfigError
+from analysis.engine import CriterionData, Report, criterion_report, n_slices
+from analysis.loading import criterion_data_load, project_index_load
 from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
-from analysis.selectors import criterion_data_load
-from annotations import selectors as annotations_selectors
+from analysis.schema import DisagreementRow, column_names
 from annotations.errors import DomainError
 from annotations.models import Project
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-MAX_BOOT = 20_000
-
-
-def _config_clean(project: Project, config: dict) -> dict:
-    known = set(project.criteria.values_list("name", flat=True))
-    criteria = list(config.get("criteria") or [])
-    unknown = [name for name in criteria if name not in known]
-    if unknown:
-        raise DomainError(f"Unknown criteria: {', '.join(unknown)}.")
-    n_boot = int(config.get("n_boot", 1000))
-    if not 0 <= n_boot <= MAX_BOOT:
-        raise DomainError(f"Bootstrap resamples must be between 0 and {MAX_BOOT}.")
-    seed = int(config.get("seed", 0))
-    if seed < 0:
-        raise DomainError("The seed must not be negative.")
-    slice_keys = [str(k).strip() for k in config.get("slice_keys") or [] if str(k).strip()]
-    return {
-        "criteria": criteria,
-        "slice_keys": slice_keys,
-        "reference_group": config.get("reference_group") or None,
-        "n_boot": n_boot,
-        "seed": seed,
-        "min_slice_items": int(config.get("min_slice_items", 30)),
-    }
 
 
 def agreement_run_start(
-    *, project: Project, user: AbstractBaseUser | None, config: dict
+    *, project: Project, user: AbstractBaseUser | None, config: RunConfig
 ) -> AgreementRun:
     """Create a run and queue it; the caller returns at once."""
-    from analysis.tasks import agreement_run_task
-
+    known = set(project.criteria.values_list("name", flat=True))
+    unknown = [name for name in config.criteria if name not in known]
+    if unknown:
+        raise RunConfigError("criteria", f"Unknown criteria: {', '.join(unknown)}.")
     with transaction.atomic():
-        run = AgreementRun.objects.create(
-            project=project, created_by=user, config=_config_clean(project, config)
-        )
-        agreement_run_task.delay_on_commit(run.pk)
+        run = AgreementRun.objects.create(project=project, created_by=user, config=config.as_dict())
+        dispatch.agreement_run_enqueue(run_id=run.pk)
     return run
 
 
@@ -104,91 +81,79 @@ def agreement_run_execute(*, run_id: int, redelivered: bool = False) -> None:
 
 
 def _compute_and_store(run: AgreementRun) -> dict:
-    config = run.config
-    report_config = ReportConfig(
-        reference_group=config.get("reference_group"),
-        slice_keys=tuple(config.get("slice_keys", ())),
-        n_boot=config.get("n_boot", 1000),
-        seed=config.get("seed", 0),
-        min_slice_items=config.get("min_slice_items", 30),
-    )
-    criteria = list(run.project.criteria.all())
-    if config.get("criteria"):
-        criteria = [c for c in criteria if c.name in config["criteria"]]
+    config = RunConfig.from_input(run.config)
     timings = {"load_s": 0.0, "compute_s": 0.0}
     started = time.perf_counter()
-    items = annotations_selectors.item_index(project=run.project)
-    raters = annotations_selectors.rater_index(project=run.project)
-    timings["load_s"] += time.perf_counter() - started
-
-    loaded = []
-    for criterion in criteria:
+    loaded = _load(run, config, timings)
+    tick = _progress_counter(run, total=sum(n_slices(d, config.slice_keys) for d in loaded))
+    report = Report()
+    for data in loaded:
+        AgreementRun.objects.filter(pk=run.pk).update(stage=f"criterion {data.name}")
         t0 = time.perf_counter()
-        data = criterion_data_load(criterion=criterion, items=items, raters=raters)
-        timings["load_s"] += time.perf_counter() - t0
-        loaded.append(data)
-    total = sum(n_slices(d, report_config.slice_keys) for d in loaded) or 1
+        part = criterion_report(data, config, progress=tick)
+        timings["compute_s"] += time.perf_counter() - t0
+        report.rows.extend(part.rows)
+        report.shortfall.extend(part.shortfall)
+        report.disagreements.extend(part.disagreements)
+    t0 = time.perf_counter()
+    _store(run, report)
+    timings["store_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - started
+    return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _load(run: AgreementRun, config: RunConfig, timings: dict) -> list[CriterionData]:
+    t0 = time.perf_counter()
+    criteria = list(run.project.criteria.all())
+    if config.criteria:
+        criteria = [c for c in criteria if c.name in config.criteria]
+    index = project_index_load(project=run.project)
+    loaded = [criterion_data_load(criterion=c, index=index) for c in criteria]
+    timings["load_s"] += time.perf_counter() - t0
+    return loaded
+
+
+def _progress_counter(run: AgreementRun, *, total: int):
+    """A callback for the engine: one call per slice done, stored as the run's progress."""
     done = 0
 
     def tick() -> None:
         nonlocal done
         done += 1
         AgreementRun.objects.filter(pk=run.pk).update(
-            progress=done / total, heartbeat_at=timezone.now()
+            progress=done / (total or 1), heartbeat_at=timezone.now()
         )
 
-    results, shortfall, disagreements = [], [], []
-    for data in loaded:
-        AgreementRun.objects.filter(pk=run.pk).update(stage=f"criterion {data.name}")
-        t0 = time.perf_counter()
-        report = criterion_report(data, report_config, progress=tick)
-        timings["compute_s"] += time.perf_counter() - t0
-        results.extend(report.rows)
-        shortfall.extend(report.shortfall)
-        disagreements.extend(report.disagreements)
+    return tick
 
-    t0 = time.perf_counter()
+
+def _store(run: AgreementRun, report: Report) -> None:
     with transaction.atomic():
         # Overwrite, never add: a rerun of the run leaves exactly one set of rows.
         AgreementResult.objects.filter(run=run).delete()
         ShortfallResult.objects.filter(run=run).delete()
         Disagreement.objects.filter(run=run).delete()
         AgreementResult.objects.bulk_create(
-            [
-                AgreementResult(
-                    run=run,
-                    **{k: _finite(v) for k, v in row.__dict__.items()},
-                )
-                for row in results
-            ],
-            batch_size=2000,
+            [AgreementResult.from_row(run=run, row=row) for row in report.rows], batch_size=2000
         )
         ShortfallResult.objects.bulk_create(
             [
-                ShortfallResult(
-                    run=run, rank=rank, **{k: _finite(v) for k, v in row.__dict__.items()}
-                )
-                for rank, row in enumerate(shortfall, start=1)
+                ShortfallResult.from_row(run=run, rank=rank, row=row)
+                for rank, row in enumerate(report.shortfall, start=1)
             ],
             batch_size=2000,
         )
-        _disagreements_store(run, disagreements)
-    timings["store_s"] = time.perf_counter() - t0
-    timings["total_s"] = time.perf_counter() - started
-    return {k: round(v, 3) for k, v in timings.items()}
+        _disagreements_store(run, report.disagreements)
 
 
-DISAGREEMENT_FIELDS = [
-    "criterion", "item", "step", "reference_group", "judge_group", "reference_label",
-    "judge_label",
-]  # fmt: skip
+DISAGREEMENT_FIELDS = column_names(DisagreementRow)
 
 
-def _disagreements_store(run: AgreementRun, rows: list) -> None:
+def _disagreements_store(run: AgreementRun, rows: list[DisagreementRow]) -> None:
     """Many rows (one per disagreeing target): COPY on PostgreSQL, bulk_create elsewhere."""
     if connection.vendor != "postgresql":
         Disagreement.objects.bulk_create(
-            [Disagreement(run=run, **row.__dict__) for row in rows], batch_size=5000
+            [Disagreement.from_row(run=run, row=row) for row in rows], batch_size=5000
         )
         return
     table = Disagreement._meta.db_table
@@ -201,17 +166,9 @@ def _disagreements_store(run: AgreementRun, rows: list) -> None:
             copy.write_row([run.pk, *(getattr(row, name) for name in DISAGREEMENT_FIELDS)])
 
 
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def agreement_runs_reap(*, stale_seconds: int = 600) -> dict[str, int]:
     """Runs whose worker stopped sending heartbeats: queued again, or failed after
     MAX_ATTEMPTS, never left "running" forever."""
-    from analysis.tasks import agreement_run_task
-
     cutoff = timezone.now() - timezone.timedelta(seconds=stale_seconds)
     stale = AgreementRun.objects.filter(status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff)
     failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
@@ -226,5 +183,5 @@ def agreement_runs_reap(*, stale_seconds: int = 600) -> dict[str, int]:
                 pk=run_id, status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff
             ).update(status=AgreementRun.Status.PENDING, stage="requeued after a lost worker"):
                 requeued += 1
-                agreement_run_task.delay_on_commit(run_id)
+                dispatch.agreement_run_enqueue(run_id=run_id)
     return {"failed": failed, "requeued": requeued}

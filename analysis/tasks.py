@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
-from analysis import services
+from analysis import dispatch, services
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name=dispatch.AGREEMENT_RUN_TASK, bind=True, acks_late=True, reject_on_worker_lost=True
+)
 def agreement_run_task(self, run_id: int) -> None:
     # Claimed by a conditional update and stored by delete-then-insert in one transaction:
     # a redelivered or requeued message recomputes the run and overwrites, never duplicates.
@@ -13,6 +15,6 @@ def agreement_run_task(self, run_id: int) -> None:
     services.agreement_run_execute(run_id=run_id, redelivered=redelivered)
 
 
-@shared_task
+@shared_task(name=dispatch.AGREEMENT_RUNS_REAP_TASK)
 def agreement_runs_reap_task() -> None:
     services.agreement_runs_reap()

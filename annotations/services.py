@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from annotations import dispatch
 from annotations.errors import DomainError
 from annotations.importers import FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
@@ -79,15 +80,13 @@ def import_job_create(
     *, project: Project, user: AbstractBaseUser | None, file: UploadedFile, format: str
 ) -> ImportJob:
     """Store the upload and queue its import; the caller returns at once."""
-    from annotations.tasks import import_job_run_task
-
     if format not in FORMATS:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
     with transaction.atomic():
         job = ImportJob(project=project, created_by=user, format=format, size_bytes=file.size)
         # A directory of its own keeps the upload's own name, which the line errors then show.
         job.file.save(f"{uuid.uuid4().hex}/{Path(file.name).name}", file, save=True)
-        import_job_run_task.delay_on_commit(job.pk)
+        dispatch.import_job_run_enqueue(job_id=job.pk)
     return job
 
 
@@ -117,28 +116,21 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
             project=job.project, paths=[Path(job.file.path)], format=job.format, progress=progress
         )
     except DomainError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            errors=exc.errors or [exc.message],
-            error_count=exc.count,
-            finished_at=timezone.now(),
-        )
+        errors = exc.errors or [exc.message]
+        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=exc.count)
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            errors=[f"The import stopped unexpectedly: {exc}"],
-            error_count=1,
-            finished_at=timezone.now(),
-        )
+        errors = [f"The import stopped unexpectedly: {exc}"]
+        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE,
-        counts=counts.as_dict(),
-        lines_done=counts.lines,
-        finished_at=timezone.now(),
+    _import_job_finish(
+        job_id, ImportJob.Status.DONE, counts=counts.as_dict(), lines_done=counts.lines
     )
+
+
+def _import_job_finish(job_id: int, status: str, **fields: object) -> None:
+    ImportJob.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
 
 
 def import_job_progress(*, job: ImportJob) -> int:

@@ -5,11 +5,13 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from annotations import services
+from annotations import dispatch, services
 from annotations.annotate import services as annotate_services
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    bind=True, name=dispatch.IMPORT_JOB_RUN_TASK, acks_late=True, reject_on_worker_lost=True
+)
 def import_job_run_task(self, job_id: int) -> None:
     # The import is one transaction and the job is claimed by a conditional update, so a
     # redelivered message reruns a job whose worker died and does nothing to a finished one.

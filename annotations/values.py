@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotations.models import Criterion
+from annotations.models import PAIRWISE_LABELS, Criterion
 
 INTERVAL = Criterion.Scale.INTERVAL
 
@@ -49,11 +49,28 @@ class ValueRule:
     @classmethod
     def of(cls, criterion: Criterion) -> "ValueRule":
         """The rule of a criterion."""
-        if criterion.scale == INTERVAL:
-            return cls(INTERVAL, (), criterion.min_value, criterion.max_value)
-        labels = tuple(criterion.value_labels)
-        return cls(
+        return cls.build(
             scale=criterion.scale,
+            labels=criterion.value_labels,
+            min_value=criterion.min_value,
+            max_value=criterion.max_value,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        scale: str,
+        labels: list | tuple = (),
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> "ValueRule":
+        """The rule of a criterion not stored yet (a parser's): pairwise takes a, b, tie."""
+        if scale == INTERVAL:
+            return cls(INTERVAL, (), min_value, max_value)
+        labels = tuple(PAIRWISE_LABELS if scale == Criterion.Scale.PAIRWISE else labels)
+        return cls(
+            scale=scale,
             labels=labels,
             codes={json.dumps(label): i for i, label in enumerate(labels)},
             exact={

@@ -205,7 +205,8 @@ def _maxrss_mib() -> float:
 
 
 def _instrument(marks: dict[str, float]) -> None:
-    """Time the writer's phases by wrapping its steps; writer.py itself is not touched."""
+    """Time the writer's phases by wrapping its steps; the importer's code itself is not touched."""
+    from annotations.importers.staging import StagingTable
     from annotations.importers.writer import ImportWriter
 
     def timed(name: str, method: Callable) -> Callable:
@@ -223,16 +224,9 @@ def _instrument(marks: dict[str, float]) -> None:
 
     for name in ("_flush_items", "_check_staged", "_insert_staged", "run"):
         setattr(ImportWriter, name, timed(name, getattr(ImportWriter, name)))
-
-    # Rows into the staging table only: items and steps go through the same method, inside
-    # _flush_items (which is timed on its own, also when a staging flush calls it).
-    write_rows = ImportWriter._write_rows
-    timed_write = timed("staging_writes", write_rows)
-
-    def staging_or_not(self: ImportWriter, table: str, *args: Any) -> None:
-        return (timed_write if table == self.staging_table else write_rows)(self, table, *args)
-
-    ImportWriter._write_rows = staging_or_not
+    # Rows into the staging table only: items and steps are written inside _flush_items (which
+    # is timed on its own, also when a staging flush calls it).
+    StagingTable.write = timed("staging_writes", StagingTable.write)
 
 
 def child_import(path: Path) -> dict:
@@ -266,8 +260,12 @@ def child_import(path: Path) -> dict:
 
 
 def child_parse(path: Path) -> dict:
-    """Only the native parser over the file: the JSON and shape-check share of the import."""
-    sys.path.insert(0, str(REPO))
+    """Only the native parser over the file: the JSON and shape-check share of the import.
+
+    Django is set up (the importers package reaches the models through the value rule), but
+    no database is touched.
+    """
+    _django_setup()
     from annotations.importers import native
 
     start = time.perf_counter()

@@ -101,11 +101,12 @@ RUN_SNIPPET = """
 import json, resource, time, django
 django.setup()
 from analysis import services
+from analysis.config import RunConfig
 from analysis.models import AgreementRun, AgreementResult, Disagreement
 from annotations.models import Project
 p = Project.objects.get(name=%(project)r)
 t0 = time.perf_counter()
-run = services.agreement_run_start(project=p, user=None, config=%(config)r)
+run = services.agreement_run_start(project=p, user=None, config=RunConfig.from_input(%(config)r))
 run.refresh_from_db()
 wall = time.perf_counter() - t0
 print(json.dumps({"status": run.status, "error": run.error, "timings": run.timings,

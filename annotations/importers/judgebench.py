@@ -32,21 +32,16 @@ Errors name the file, the instance (1-based) and the field.
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.utils.text import slugify
 
-from annotations.importers.native import FieldError
-from annotations.importers.processbench import EntryOrigin, load_json
-from annotations.importers.records import (
-    CriterionRecord,
-    ItemRecord,
-    JudgementRecord,
-    LineError,
-    Origin,
-    Record,
-)
+from annotations.importers.errors import FieldError, LineError, Origin
+from annotations.importers.reading import json_entries, load_json
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
+from annotations.values import ValueRejected, ValueRule
 
 RESPONSE_FIELDS = ("response", "output", "summary", "hypothesis", "generation", "target", "answer")
 
@@ -57,27 +52,35 @@ def parse(paths: list[Path]) -> Iterator[Record]:
         data, error = load_json(path)
         if error is not None:
             yield error
+        elif not isinstance(data, dict) or not isinstance(data.get("instances"), list):
+            message = "must be an object with a list of instances"
+            yield LineError(Origin(path.name, 1), "instances", message)
+        else:
+            yield from _file(data, path)
+
+
+def _file(data: dict, path: Path) -> Iterator[Record]:
+    criteria = _criteria(data, path.name)
+    yield from criteria.values()
+    dataset = data.get("dataset") if isinstance(data.get("dataset"), str) else ""
+    rules = {
+        name: _rule(criterion)
+        for name, criterion in criteria.items()
+        if isinstance(criterion, CriterionRecord)
+    }
+    build = partial(
+        _instance, prefix=slugify(dataset)[:80] or path.stem, dataset=dataset, rules=rules
+    )
+    # A file's items go before its judgements, so the writer stores them in batches.
+    scores: list[Record] = []
+    for where, built in json_entries(data["instances"], path.name, build):
+        if isinstance(built, FieldError):
+            yield LineError(where, built.field, built.message)
             continue
-        origin = Origin(path.name, 1)
-        if not isinstance(data, dict) or not isinstance(data.get("instances"), list):
-            yield LineError(origin, "instances", "must be an object with a list of instances")
-            continue
-        criteria = _criteria(data, path.name)
-        yield from criteria.values()
-        dataset = data.get("dataset") if isinstance(data.get("dataset"), str) else ""
-        prefix = slugify(dataset)[:80] or path.stem
-        # A file's items go before its judgements, so the writer stores them in batches.
-        scores: list[Record] = []
-        for number, instance in enumerate(data["instances"], start=1):
-            where = EntryOrigin(path.name, number)
-            try:
-                item, judgements = _instance(instance, where, prefix, dataset, criteria)
-            except FieldError as exc:
-                yield LineError(where, exc.field, exc.message)
-                continue
-            yield item
-            scores.extend(judgements)
-        yield from scores
+        item, judgements = built
+        yield item
+        scores.extend(judgements)
+    yield from scores
 
 
 def _criteria(data: dict, source: str) -> dict[str, CriterionRecord | LineError]:
@@ -109,7 +112,9 @@ def _criterion(definition: Any, origin: Origin, instances: list) -> tuple[str, C
         labels = definition.get("labels_list")
         if not isinstance(labels, list):
             raise FieldError("labels_list", "must be a list of labels")
-        return name, CriterionRecord(origin, name, "item", "nominal", labels=labels)
+        return name, CriterionRecord(
+            origin=origin, name=name, target="item", scale="nominal", labels=labels
+        )
     if category != "graded":
         raise FieldError("category", f"must be graded or categorical, got {category!r}")
     worst, best = definition.get("worst"), definition.get("best")
@@ -119,9 +124,18 @@ def _criterion(definition: Any, origin: Origin, instances: list) -> tuple[str, C
     if all(_is_whole(score) for score in _scores(instances, name) if score is not None):
         step = 1 if best > worst else -1
         labels = list(range(worst, best + step, step))
-        return name, CriterionRecord(origin, name, "item", "ordinal", labels=labels)
+        return name, CriterionRecord(
+            origin=origin, name=name, target="item", scale="ordinal", labels=labels
+        )
     low, high = sorted((worst, best))
-    return name, CriterionRecord(origin, name, "item", "interval", min_value=low, max_value=high)
+    return name, CriterionRecord(
+        origin=origin,
+        name=name,
+        target="item",
+        scale="interval",
+        min_value=low,
+        max_value=high,
+    )
 
 
 def _scores(instances: list, metric: str) -> Iterator[Any]:
@@ -138,11 +152,7 @@ def _is_whole(value: Any) -> bool:
 
 
 def _instance(
-    instance: Any,
-    origin: Origin,
-    prefix: str,
-    dataset: str,
-    criteria: dict[str, CriterionRecord | LineError],
+    instance: Any, origin: Origin, prefix: str, dataset: str, rules: dict[str, ValueRule]
 ) -> tuple[ItemRecord, list[JudgementRecord]]:
     if not isinstance(instance, dict):
         raise FieldError("", "must be an object")
@@ -150,63 +160,65 @@ def _instance(
     if not isinstance(instance_id, str | int) or isinstance(instance_id, bool):
         raise FieldError("id", f"must be a string or an integer, got {instance_id!r}")
     prompt, response = _texts(instance.get("instance"))
-    item_id = f"{prefix}-{instance_id}"
     item = ItemRecord(
         origin=origin,
-        external_id=item_id,
+        external_id=f"{prefix}-{instance_id}",
         kind="response",
         prompt=prompt,
         response=response,
         meta={"dataset": dataset, "instance_id": instance_id},
     )
-    judgements = []
     annotations = instance.get("annotations")
     if not isinstance(annotations, dict):
         raise FieldError("annotations", "must be an object of metric -> scores")
+    judgements = []
     for metric, entry in annotations.items():
-        criterion = criteria.get(metric)
-        if not isinstance(criterion, CriterionRecord):
+        rule = rules.get(metric)
+        if rule is None:
             raise FieldError(f"annotations.{metric}", "is not a metric of the file's annotations")
         scores = entry.get("individual_human_scores") if isinstance(entry, dict) else None
         if not isinstance(scores, list):
             raise FieldError(f"annotations.{metric}.individual_human_scores", "must be a list")
-        for position, score in enumerate(scores, start=1):
-            if score is None:
-                continue
-            if criterion.scale == "ordinal" and _is_whole(score):
-                score = int(score)
-            if not _fits(criterion, score):
-                field = f"annotations.{metric}.individual_human_scores[{position - 1}]"
-                raise FieldError(field, f"{json.dumps(score)[:60]} is not a {_range(criterion)}")
-            judgements.append(
-                JudgementRecord(
-                    origin=origin,
-                    item=item_id,
-                    criterion=metric,
-                    rater=f"human_{position}",
-                    rater_kind="human",
-                    rater_group="human",
-                    value=score,
-                )
-            )
+        judgements += _judgements(scores, rule, origin, item.external_id, metric)
     return item, judgements
 
 
-def _fits(criterion: CriterionRecord, score: Any) -> bool:
-    if criterion.scale == "interval":
-        return _is_number(score) and criterion.min_value <= score <= criterion.max_value
-    # Compared as JSON, as the writer does: 1 and "1" are different labels, true is not 1.
-    return json.dumps(score) in {json.dumps(label) for label in criterion.labels}
+def _judgements(
+    scores: list, rule: ValueRule, origin: Origin, item_id: str, metric: str
+) -> Iterator[JudgementRecord]:
+    """A judgement per score by `human_<position>`; a score that does not fit is an error."""
+    for position, score in enumerate(scores, start=1):
+        if score is None:
+            continue
+        if rule.scale == "ordinal" and _is_whole(score):
+            score = int(score)
+        try:
+            rule.check(score)
+        except ValueRejected as exc:
+            field = f"annotations.{metric}.individual_human_scores[{position - 1}]"
+            raise FieldError(field, exc.message) from None
+        yield JudgementRecord(
+            origin=origin,
+            item=item_id,
+            criterion=metric,
+            rater=f"human_{position}",
+            rater_kind="human",
+            rater_group="human",
+            value=score,
+        )
+
+
+def _rule(criterion: CriterionRecord) -> ValueRule:
+    return ValueRule.build(
+        scale=criterion.scale,
+        labels=criterion.labels,
+        min_value=criterion.min_value,
+        max_value=criterion.max_value,
+    )
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _range(criterion: CriterionRecord) -> str:
-    if criterion.scale == "interval":
-        return f"number from {criterion.min_value:g} to {criterion.max_value:g}"
-    return f"label of {criterion.name!r} ({', '.join(map(json.dumps, criterion.labels))})"
 
 
 def _texts(instance: Any) -> tuple[str, str]:

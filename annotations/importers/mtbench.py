@@ -42,15 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotations.importers.native import FieldError
-from annotations.importers.records import (
-    CriterionRecord,
-    ItemRecord,
-    JudgementRecord,
-    LineError,
-    Origin,
-    Record,
-)
+from annotations.importers.errors import FieldError, LineError, Origin
+from annotations.importers.reading import csv_rows, json_lines
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
 
 CSV_COLUMNS = ("question_id", "model_a", "model_b", "winner", "judge", "turn")
 WINNERS = {"model_a": "a", "model_b": "b", "tie": "tie", "tie (inconsistent)": "tie"}
@@ -148,22 +142,11 @@ def _read_jsonl(
     path: Path, build: Callable[[dict], tuple[int, Any]], into: dict
 ) -> Iterator[LineError]:
     """Fill `into` with question id -> what `build` makes of each line; yield the bad lines."""
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            origin = Origin(path.name, number)
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise FieldError("", "must be a JSON object")
-                question_id, value = build(obj)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                yield LineError(origin, "", "not valid JSON")
-                continue
-            except FieldError as exc:
-                yield LineError(origin, exc.field, exc.message)
-                continue
+    for origin, built in json_lines([path], lambda obj, _: build(obj)):
+        if isinstance(built, FieldError):
+            yield LineError(origin, built.field, built.message)
+        else:
+            question_id, value = built
             into[question_id] = value
 
 
@@ -195,19 +178,7 @@ def _reference(obj: dict) -> tuple[int, list[str]]:
 
 
 def _rows(paths: list[Path]) -> Iterator[tuple[Origin, Vote | FieldError]]:
-    for path in paths:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            try:
-                for row in reader:
-                    origin = Origin(path.name, reader.line_num)
-                    try:
-                        yield origin, _vote(row)
-                    except FieldError as exc:
-                        yield origin, exc
-            except (UnicodeDecodeError, csv.Error) as exc:
-                reason = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-                yield Origin(path.name, reader.line_num + 1), FieldError("", reason)
+    return csv_rows(paths, lambda row, _: _vote(row))
 
 
 def _vote(row: dict) -> Vote:

@@ -37,15 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotations.importers.native import FieldError
-from annotations.importers.records import (
-    CriterionRecord,
-    ItemRecord,
-    JudgementRecord,
-    LineError,
-    Origin,
-    Record,
-)
+from annotations.importers.errors import FieldError, LineError, Origin
+from annotations.importers.reading import json_lines
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
 
 CRITERION = "rating"
 RATINGS = (-1, 0, 1)
@@ -120,25 +114,10 @@ def _ratings(
 
 
 def _lines(paths: list[Path]) -> Iterator[tuple[Origin, Labelling | FieldError | None]]:
-    for path in map(Path, paths):
-        with open(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                origin = Origin(path.name, number)
-                try:
-                    yield origin, _labelling(line, origin)
-                except FieldError as exc:
-                    yield origin, exc
+    return json_lines(paths, _labelling)
 
 
-def _labelling(line: bytes, origin: Origin) -> Labelling | None:
-    try:
-        obj = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise FieldError("", "not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise FieldError("", "must be a JSON object")
+def _labelling(obj: dict, origin: Origin) -> Labelling | None:
     labeler = obj.get("labeler")
     if not isinstance(labeler, str) or not labeler:
         raise FieldError("labeler", "must be a non-empty string")

@@ -24,41 +24,17 @@ judgements. Errors name the file and the entry (1-based).
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from annotations.importers.native import FieldError
-from annotations.importers.records import (
-    CriterionRecord,
-    ItemRecord,
-    JudgementRecord,
-    LineError,
-    Origin,
-    Record,
-)
+from annotations.importers.errors import FieldError, LineError, Origin
+from annotations.importers.reading import json_entries, load_json
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
 
 LABELS = ["correct", "incorrect"]
 EXPERTS = "processbench_experts"
 OUTCOME_CHECK = "outcome_check"
-
-
-@dataclass(frozen=True, slots=True)
-class EntryOrigin(Origin):
-    """Where a record came from in a JSON list: `line` is the entry's 1-based position."""
-
-    def __str__(self) -> str:
-        return f"{self.source} entry {self.line}"
-
-
-def load_json(path: Path) -> tuple[Any, LineError | None]:
-    """The parsed file, or an error naming the line where the JSON breaks."""
-    try:
-        return json.loads(path.read_bytes()), None
-    except json.JSONDecodeError as exc:
-        return None, LineError(Origin(path.name, exc.lineno), "", f"not valid JSON ({exc.msg})")
-    except UnicodeDecodeError:
-        return None, LineError(Origin(path.name, 1), "", "is not UTF-8 text")
 
 
 def parse(paths: list[Path]) -> Iterator[Record]:
@@ -87,13 +63,12 @@ def parse(paths: list[Path]) -> Iterator[Record]:
             continue
         # A file's items go before its judgements, so the writer stores them in batches.
         judgements: list[Record] = []
-        for number, entry in enumerate(data, start=1):
-            origin = EntryOrigin(path.name, number)
-            try:
-                item, labels = _solution(entry, origin, default_subset=path.stem)
-            except FieldError as exc:
-                yield LineError(origin, exc.field, exc.message)
+        read = json_entries(data, path.name, partial(_solution, default_subset=path.stem))
+        for origin, built in read:
+            if isinstance(built, FieldError):
+                yield LineError(origin, built.field, built.message)
                 continue
+            item, labels = built
             yield item
             judgements.extend(labels)
         yield from judgements

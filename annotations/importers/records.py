@@ -1,76 +1,116 @@
-"""The records every importer yields, whatever the file format.
+"""The native import format, defined once: the records every parser yields.
 
-A parser turns a file into a stream of `CriterionRecord`, `ItemRecord`, `JudgementRecord` and
-`LineError`; `annotations.importers.writer` validates the stream against the database and
-writes it all or nothing. Each record carries where it came from so an error can name the line.
+Each record type is a msgspec Struct tagged on `type`, so one definition serves three readers:
+the native parser decodes a JSON line straight into it (`native.py`), the exporter encodes it
+(`annotations/exports.py`, leaving out fields at their defaults), and README's "Import format"
+section documents it (a test checks that every field below is named there). The real-data
+parsers build the same records from their own files.
+
+On the wire a field is named as in `field(name=...)` where it differs (`id`, `min`, `max`); a
+field with a default may be left out or be null. An item or judgement's item id may also be a
+number: it is read as its decimal text. `DESCRIPTIONS` says what each field must be, in the
+words the parser's errors use. Whether a value fits its criterion, an item exists or a step is
+in range is the writer's business (it needs the database): see `annotations.values` and
+`annotations.importers.rules`.
+
+`origin` is not part of the format: the parser sets it to the line a record came from, so an
+error can name it; the exporter leaves it out.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from msgspec import Meta, Struct, field
+
+from annotations.importers.errors import LineError, Origin
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    source: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.source} line {self.line}" if self.source else f"line {self.line}"
+class _Record(Struct, kw_only=True, omit_defaults=True, tag_field="type"):
+    origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LineError:
-    origin: Origin
-    field: str
-    message: str
+class CriterionRecord(_Record, kw_only=True, tag="criterion"):
+    """What is judged and on which scale."""
 
-    def __str__(self) -> str:
-        where = f"{self.origin}, field '{self.field}'" if self.field else str(self.origin)
-        return f"{where}: {self.message}"
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "name": "a string",
+        "target": "a string",
+        "scale": "a string",
+        "labels": "a list",
+        "min": "a number",
+        "max": "a number",
+        "error_labels": "a list",
+    }
 
-
-@dataclass(slots=True)
-class CriterionRecord:
-    origin: Origin
     name: str
-    target: str
-    scale: str
-    labels: list = field(default_factory=list)
-    min_value: float | None = None
-    max_value: float | None = None
-    error_labels: list = field(default_factory=list)
+    target: str  # step | item
+    scale: str  # nominal | ordinal | interval | pairwise
+    labels: list[Any] = []  # nominal and ordinal: >= 2 distinct JSON scalars, in order
+    min_value: int | float | None = field(default=None, name="min")  # interval
+    max_value: int | float | None = field(default=None, name="max")  # interval
+    error_labels: list[Any] = []  # labels that mark a step wrong
 
 
-@dataclass(slots=True)
-class ItemRecord:
-    origin: Origin
-    external_id: str
-    kind: str
+class ItemRecord(_Record, kw_only=True, tag="item"):
+    """A thing to judge: a solution with steps, a response, or a pair of responses."""
+
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "id": "a string",
+        "kind": "a string",
+        "prompt": "a string",
+        "steps": "a list of strings",
+        "response": "a string",
+        "response_a": "a string",
+        "response_b": "a string",
+        "reference_answer": "a string",
+        "meta": "an object",
+    }
+
+    external_id: str = field(name="id")  # unique in the project
+    kind: str  # solution | response | pair
     prompt: str = ""
-    steps: list[str] = field(default_factory=list)
-    response: str | None = None
+    steps: list[str] = []  # solutions only, and they need at least one
+    response: str | None = None  # response items need it
     response_a: str | None = None
     response_b: str | None = None
     reference_answer: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = {}  # free key/values that reports slice by
 
 
-@dataclass(slots=True)
-class JudgementRecord:
-    origin: Origin
+class JudgementRecord(_Record, kw_only=True, tag="judgement"):
+    """One rater's value for one criterion on an item (or one of its steps)."""
+
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "item": "an item id",
+        "step": "a 0-based step index",
+        "criterion": "a criterion name",
+        "rater": "a rater name",
+        "rater_kind": "human or model",
+        "rater_group": "a group name",
+        "rationale": "a string",
+        "time_spent_ms": "a whole number of milliseconds",
+        "meta": "an object",
+        "rater_model": "a string",
+        "rater_prompt_version": "a string",
+        "rater_parameters": "an object",
+    }
+
     item: str
+    step: int | None = None  # exactly when the criterion's target is step
     criterion: str
     rater: str
-    rater_kind: str
-    rater_group: str
-    value: Any
-    step: int | None = None
+    rater_kind: str = "human"  # human | model
+    rater_group: str = ""  # "" means the kind
+    value: Any  # a label (compared as JSON) or a number within min..max
     rationale: str = ""
-    time_spent_ms: int | None = None
-    meta: dict = field(default_factory=dict)
-    rater_model: str = ""
+    time_spent_ms: Annotated[int, Meta(ge=0)] | None = None
+    meta: dict[str, Any] = {}
+    rater_model: str = ""  # models only: which model, prompt and parameters
     rater_prompt_version: str = ""
-    rater_parameters: dict = field(default_factory=dict)
+    rater_parameters: dict[str, Any] = {}
 
+
+Line = CriterionRecord | ItemRecord | JudgementRecord
+"""One line of the native format."""
 
 Record = CriterionRecord | ItemRecord | JudgementRecord | LineError
+"""What a parser yields: a record, or the error on a line it could not read."""

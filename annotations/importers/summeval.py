@@ -24,15 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from annotations.importers.native import FieldError
-from annotations.importers.records import (
-    CriterionRecord,
-    ItemRecord,
-    JudgementRecord,
-    LineError,
-    Origin,
-    Record,
-)
+from annotations.importers.errors import FieldError, LineError, Origin
+from annotations.importers.reading import json_lines
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
 
 CRITERIA = ("coherence", "consistency", "fluency", "relevance")
 LABELS = [1, 2, 3, 4, 5]
@@ -51,34 +45,22 @@ def parse(paths: list[Path]) -> Iterator[Record]:
         )
     items: list[Record] = []
     judgements: list[Record] = []
-    for path in map(Path, paths):
-        with open(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                origin = Origin(path.name, number)
-                try:
-                    item, ratings = _summary(line, origin)
-                except FieldError as exc:
-                    items.append(LineError(origin, exc.field, exc.message))
-                    continue
-                items.append(item)
-                judgements.extend(ratings)
-                if len(items) >= CHUNK:
-                    yield from items
-                    yield from judgements
-                    items, judgements = [], []
+    for origin, built in json_lines(paths, _summary):
+        if isinstance(built, FieldError):
+            items.append(LineError(origin, built.field, built.message))
+            continue
+        item, ratings = built
+        items.append(item)
+        judgements.extend(ratings)
+        if len(items) >= CHUNK:
+            yield from items
+            yield from judgements
+            items, judgements = [], []
     yield from items
     yield from judgements
 
 
-def _summary(line: bytes, origin: Origin) -> tuple[ItemRecord, list[JudgementRecord]]:
-    try:
-        obj = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise FieldError("", "not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise FieldError("", "must be a JSON object")
+def _summary(obj: dict, origin: Origin) -> tuple[ItemRecord, list[JudgementRecord]]:
     source_id = _string(obj, "id")
     model_id = _string(obj, "model_id")
     item_id = f"{source_id}-{model_id}"

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from analysis.engine import CriterionData, Group, ReportConfig, criterion_report, slices
+from analysis.config import RunConfig
+from analysis.engine import CriterionData, Group, criterion_report
+from analysis.engine.slicing import slices
 
 NAN = np.nan
 
@@ -35,7 +37,7 @@ def rows_by(report, **match):
 
 
 def test_it_computes_within_and_between_group_percent_agreement():
-    report = criterion_report(step_data(), ReportConfig(n_boot=0))
+    report = criterion_report(step_data(), RunConfig(n_boot=0))
 
     (within,) = rows_by(
         report, slice="all", group_a="expert", group_b="expert", metric="percent_agreement"
@@ -52,7 +54,7 @@ def test_it_computes_within_and_between_group_percent_agreement():
 
 
 def test_it_computes_earliest_error_agreement_from_group_consensus():
-    report = criterion_report(step_data(), ReportConfig(n_boot=0))
+    report = criterion_report(step_data(), RunConfig(n_boot=0))
 
     metrics = {r.metric: r for r in rows_by(report, slice="all", group_b="judge")}
     # experts: s-0 first error at step 1, s-1 no majority at step 1 -> clean (-1);
@@ -73,7 +75,7 @@ def test_it_slices_by_meta_step_position_and_solution_length():
 
 
 def test_it_lists_the_targets_where_the_model_differs_from_the_expert_consensus():
-    report = criterion_report(step_data(), ReportConfig(n_boot=0))
+    report = criterion_report(step_data(), RunConfig(n_boot=0))
 
     assert [(d.item, d.step, d.reference_label, d.judge_label) for d in report.disagreements] == [
         ("s-0", 1, "incorrect", "correct")
@@ -95,7 +97,7 @@ def test_it_gives_intervals_that_contain_the_estimate_and_repeat_with_the_seed()
             "gpt": Group("gpt", "model", noisy(0.6)[:, None].astype(float)),
         },
     )  # fmt: skip
-    config = ReportConfig(n_boot=200, seed=11, slice_keys=("turn",))
+    config = RunConfig(n_boot=200, seed=11, slice_keys=("turn",))
 
     first = criterion_report(data, config)
     again = criterion_report(data, config)
@@ -121,9 +123,7 @@ def test_it_gives_intervals_that_contain_the_estimate_and_repeat_with_the_seed()
 
 def test_it_flags_small_slices_in_the_shortfall():
     data = step_data()
-    report = criterion_report(
-        data, ReportConfig(n_boot=0, slice_keys=("subset",), min_slice_items=2)
-    )
+    report = criterion_report(data, RunConfig(n_boot=0, slice_keys=("subset",), min_slice_items=2))
 
     flags = {(s.slice, s.slice_value): s.small_slice for s in report.shortfall}
     assert flags[("all", "all")] is False
@@ -144,7 +144,7 @@ def test_it_measures_how_often_the_longer_answer_wins():
         groups={"gpt": Group("gpt", "model", verbose_judge)},
     )  # fmt: skip
 
-    report = criterion_report(data, ReportConfig(n_boot=0))
+    report = criterion_report(data, RunConfig(n_boot=0))
 
     (row,) = rows_by(report, metric="longer_answer_wins")
     assert (row.estimate, row.n_items) == (1.0, 36)

@@ -7,6 +7,7 @@ import signal
 import pytest
 
 from analysis import services
+from analysis.config import RunConfig
 from analysis.models import AgreementResult, AgreementRun
 from annotations import services as annotation_services
 from tests.analysis.test_runs import result_rows, study_lines
@@ -15,7 +16,7 @@ from tests.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-CONFIG = {"slice_keys": ["turn", "category"], "n_boot": 20000, "seed": 9}
+CONFIG = RunConfig(slice_keys=("turn", "category"), n_boot=20000, seed=9)
 
 
 @pytest.fixture

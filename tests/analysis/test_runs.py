@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from analysis import services
+from analysis.config import RunConfig
 from analysis.exports import AGREEMENT_COLUMNS, cell
 from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
 from annotations import services as annotation_services
@@ -87,7 +88,9 @@ def result_rows(run: AgreementRun) -> list[tuple]:
 
 def test_it_runs_a_report_and_stores_its_rows(study, lead):
     run = services.agreement_run_start(
-        project=study, user=lead, config={"slice_keys": ["turn"], "n_boot": 200, "seed": 3}
+        project=study,
+        user=lead,
+        config=RunConfig.from_input({"slice_keys": ["turn"], "n_boot": 200, "seed": 3}),
     )
 
     run.refresh_from_db()
@@ -111,7 +114,9 @@ def test_it_runs_a_report_and_stores_its_rows(study, lead):
 
 
 def test_it_overwrites_rows_when_a_run_is_computed_again(study, lead):
-    run = services.agreement_run_start(project=study, user=lead, config={"n_boot": 50})
+    run = services.agreement_run_start(
+        project=study, user=lead, config=RunConfig.from_input({"n_boot": 50})
+    )
     first = result_rows(run)
     AgreementRun.objects.filter(pk=run.pk).update(status="running")
 
@@ -124,7 +129,9 @@ def test_it_overwrites_rows_when_a_run_is_computed_again(study, lead):
 
 
 def test_it_does_nothing_for_a_run_that_is_already_done(study, lead):
-    run = services.agreement_run_start(project=study, user=lead, config={"n_boot": 0})
+    run = services.agreement_run_start(
+        project=study, user=lead, config=RunConfig.from_input({"n_boot": 0})
+    )
     count = AgreementResult.objects.filter(run=run).count()
 
     services.agreement_run_execute(run_id=run.pk)
@@ -134,7 +141,9 @@ def test_it_does_nothing_for_a_run_that_is_already_done(study, lead):
 
 
 def test_it_requeues_a_stuck_run_and_fails_it_after_three_attempts(study, lead):
-    run = services.agreement_run_start(project=study, user=lead, config={"n_boot": 0})
+    run = services.agreement_run_start(
+        project=study, user=lead, config=RunConfig.from_input({"n_boot": 0})
+    )
     AgreementRun.objects.filter(pk=run.pk).update(status="running", attempts=1)
 
     assert services.agreement_runs_reap(stale_seconds=-1) == {"failed": 0, "requeued": 1}
@@ -152,7 +161,9 @@ def test_it_rejects_an_unknown_criterion(study, lead):
     from annotations.errors import DomainError
 
     with pytest.raises(DomainError, match="Unknown criteria: nope"):
-        services.agreement_run_start(project=study, user=lead, config={"criteria": ["nope"]})
+        services.agreement_run_start(
+            project=study, user=lead, config=RunConfig.from_input({"criteria": ["nope"]})
+        )
     assert not AgreementRun.objects.exists()
 
 
@@ -165,7 +176,7 @@ def test_the_cli_writes_the_three_csv_files_with_the_contract_columns(study, tmp
         rows = list(csv.reader(handle))
     assert rows[0] == [
         "criterion", "slice", "slice_value", "group_a", "group_b", "metric",
-        "estimate", "ci_low", "ci_high", "n_items", "n_pairs",
+        "estimate", "ci_low", "ci_high", "n_items", "n_pairs", "method",
     ]  # fmt: skip
     overall = [r for r in rows[1:] if r[1:3] == ["all", "all"]]
     assert overall and all(r[0] in ("preference", "validity") for r in overall)
@@ -209,7 +220,9 @@ class TestWeb:
         assert body.count("\n") == AgreementResult.objects.filter(run=run).count() + 1
 
     def test_annotators_and_outsiders_get_404(self, client, study, lead, annotator, outsider):
-        run = services.agreement_run_start(project=study, user=lead, config={"n_boot": 0})
+        run = services.agreement_run_start(
+            project=study, user=lead, config=RunConfig.from_input({"n_boot": 0})
+        )
         for user in (annotator, outsider):
             client.force_login(user)
             for url in (

@@ -119,14 +119,18 @@ def test_it_reproduces_a_project_through_export_and_import(tmp_path, project):
         ({"type": "verdict"}, "type", "must be one of"),
         (judgement("nope", "validity", "correct", step=0), "item", "unknown item 'nope'"),
         (judgement("gsm8k-5", "truth", "correct", step=0), "criterion", "unknown criterion"),
-        (judgement("gsm8k-5", "validity", "maybe", step=0), "value", "not one of the labels"),
+        (
+            judgement("gsm8k-5", "validity", "maybe", step=0),
+            "value",
+            '"maybe" is not one of "correct", "incorrect"',
+        ),
         (judgement("gsm8k-5", "validity", "correct", step=3), "step", "out of range"),
         (judgement("gsm8k-5", "validity", "correct", step=-1), "step", "out of range"),
         (judgement("gsm8k-5", "validity", "correct"), "step", "needs a step"),
         (judgement("q81-t1", "preference", "a", step=0), "step", "leave step out"),
-        (judgement("q81-t1", "preference", "A"), "value", "not one of the labels"),
-        (judgement("q81-t1", "coherence", 6), "value", "not one of the labels"),
-        (judgement("q81-t1", "coherence", "4"), "value", "not one of the labels"),
+        (judgement("q81-t1", "preference", "A"), "value", '"A" is not one of "a", "b", "tie"'),
+        (judgement("q81-t1", "coherence", 6), "value", "6 is not one of 1, 2, 3, 4, 5"),
+        (judgement("q81-t1", "coherence", "4"), "value", '"4" is not one of 1, 2, 3, 4, 5'),
         (judgement("gsm8k-5", "preference", "a"), "criterion", "needs a pair"),
         (judgement("q81-t1", "validity", "correct", step=0), "criterion", "judges steps"),
         (judgement("q81-t1", "preference", "a", step=True), "step", "0-based step index"),
@@ -162,6 +166,26 @@ def test_it_rejects_a_bad_line_with_its_number_and_field(
         assert f"field '{field}'" in message
     assert needle in message
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("11", "11 is outside 0 to 10"),
+        ('"7"', '"7" is not a number'),
+        ("true", "true is not a number"),
+        # Not JSON, but Python's json module reads them; the value rule rejects them.
+        ("NaN", "NaN is outside 0 to 10"),
+        ("-Infinity", "-Infinity is outside 0 to 10"),
+    ],
+)
+def test_it_rejects_an_interval_value_by_the_one_value_rule(tmp_path, project, value, message):
+    score = {"type": "criterion", "name": "score", "target": "item", "scale": "interval"}
+    line = json.dumps(judgement("q81-t1", "score", "?")).replace('"?"', value)
+
+    error = rejected(tmp_path, project, [score | {"min": 0, "max": 10}, pair(), line])
+
+    assert error.errors == [f"in.jsonl line 3, field 'value': {message}"]
 
 
 def test_it_rejects_a_duplicate_judgement_naming_both_lines(tmp_path, project):

@@ -99,3 +99,13 @@ def test_it_says_whether_two_answers_are_the_same():
     validity = rule(labels=["correct", "incorrect"])
     assert validity.same("correct", "correct")
     assert not validity.same("correct", "incorrect")
+
+
+def test_it_builds_the_same_rule_from_fields_as_from_a_criterion():
+    for scale, labels, low, high in [
+        ("nominal", ["correct", "incorrect"], None, None),
+        ("pairwise", [], None, None),
+        ("interval", [], 0, 10),
+    ]:
+        fields = {"scale": scale, "labels": labels, "min_value": low, "max_value": high}
+        assert ValueRule.build(**fields) == rule(scale, labels, low, high)

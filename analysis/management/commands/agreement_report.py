@@ -1,5 +1,5 @@
 """python manage.py agreement_report --project NAME --out DIR [--by KEY]... [--bootstrap N]
-[--seed S] [--reference GROUP] [--criterion NAME]...
+[--seed S] [--reference GROUP] [--criterion NAME]... [--min-slice-items N]
 
 Runs a report (eagerly, or through the worker when a broker is set) and writes
 DIR/agreement.csv, DIR/shortfall.csv and DIR/disagreements.csv.
@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis import services
+from analysis.config import RunConfig
 from analysis.exports import report_write_dir
 from analysis.models import AgreementRun
 from annotations.errors import DomainError
@@ -24,24 +25,28 @@ class Command(BaseCommand):
         parser.add_argument("--project", required=True, help="project name")
         parser.add_argument("--out", required=True, type=Path, help="directory for the CSVs")
         parser.add_argument("--by", action="append", default=[], help="item meta key to slice by")
-        parser.add_argument("--bootstrap", type=int, default=1000, help="resamples (0 = none)")
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--bootstrap", type=int, help="resamples (0 = none; default 1000)")
+        parser.add_argument("--seed", type=int)
         parser.add_argument("--reference", help="reference human group (default: expert)")
         parser.add_argument("--criterion", action="append", default=[], help="only these")
+        parser.add_argument("--min-slice-items", type=int, help="smaller slices are flagged")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
     def handle(self, *args, **options) -> None:
         project = Project.objects.filter(name=options["project"]).first()
         if project is None:
             raise CommandError(f"No project named {options['project']!r}.")
-        config = {
-            "criteria": options["criterion"],
-            "slice_keys": options["by"],
-            "reference_group": options["reference"],
-            "n_boot": options["bootstrap"],
-            "seed": options["seed"],
-        }
         try:
+            config = RunConfig.from_input(
+                {
+                    "criteria": options["criterion"],
+                    "slice_keys": options["by"],
+                    "reference_group": options["reference"],
+                    "n_boot": options["bootstrap"],
+                    "seed": options["seed"],
+                    "min_slice_items": options["min_slice_items"],
+                }
+            )
             run = services.agreement_run_start(project=project, user=None, config=config)
         except DomainError as exc:
             raise CommandError(exc.message) from None

@@ -147,8 +147,8 @@ def test_it_rejects_bad_definitions_and_scores_naming_file_entry_and_field(proje
     assert exc.value.errors == [
         "bad.json line 1, field 'annotations[1].category': must be graded or categorical, "
         "got 'stars'",
-        "bad.json entry 2, field 'annotations.Quality.individual_human_scores[0]': 7 is not a "
-        "label of 'Quality' (1, 2, 3, 4, 5)",
+        "bad.json entry 2, field 'annotations.Quality.individual_human_scores[0]': 7 is not "
+        "one of 1, 2, 3, 4, 5",
         "bad.json entry 3, field 'annotations.Tone': is not a metric of the file's annotations",
         "bad.json entry 4, field 'instance': must be a text or an object",
     ]

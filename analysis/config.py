@@ -1,0 +1,95 @@
+"""The configuration of an agreement run, validated in one place.
+
+The web form, the API, the management command and the service all build a `RunConfig`
+through `RunConfig.from_input`; the engine reads it; a run stores `as_dict()` and the task
+reads it back with `from_input`. No Django here (the engine uses it).
+"""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from annotations.errors import DomainError
+
+MAX_BOOT = 20_000
+
+
+class RunConfigError(DomainError):
+    """A bad run setting; `field` names it, so a form or an API can point at it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a report computes.
+
+    criteria: names of the criteria to report on (empty: all); slice_keys: item meta keys to
+    slice by; reference_group: the human group judges are compared with (None: `expert`, else
+    the largest human group); n_boot: bootstrap resamples (0: analytic intervals); seed: of
+    the resampling; min_slice_items: slices with fewer items are flagged small.
+    """
+
+    criteria: tuple[str, ...] = ()
+    slice_keys: tuple[str, ...] = ()
+    reference_group: str | None = None
+    n_boot: int = 1000
+    seed: int = 0
+    min_slice_items: int = 30
+
+    def __post_init__(self) -> None:
+        _check_int("n_boot", self.n_boot, f"Bootstrap resamples must be between 0 and {MAX_BOOT}.")
+        if self.n_boot > MAX_BOOT:
+            raise RunConfigError("n_boot", f"Bootstrap resamples must be between 0 and {MAX_BOOT}.")
+        _check_int("seed", self.seed, "The seed must not be negative.")
+        _check_int(
+            "min_slice_items", self.min_slice_items, "The small-slice size must not be negative."
+        )
+        for name in ("criteria", "slice_keys"):
+            values = getattr(self, name)
+            if not isinstance(values, tuple) or not all(isinstance(v, str) for v in values):
+                raise RunConfigError(name, f"{name} must be a tuple of names.")
+
+    @classmethod
+    def from_input(cls, data: Mapping[str, object]) -> "RunConfig":
+        """A config from loosely typed input (form, JSON, CLI, a stored run); absent or None
+        settings take their defaults. Raises RunConfigError naming the bad setting."""
+        given = {key: value for key, value in data.items() if value is not None}
+        defaults = cls()
+        return cls(
+            criteria=_names(given.get("criteria", ()), strip=False),
+            slice_keys=_names(given.get("slice_keys", ()), strip=True),
+            reference_group=str(given.get("reference_group") or "") or None,
+            n_boot=_as_int("n_boot", given.get("n_boot", defaults.n_boot)),
+            seed=_as_int("seed", given.get("seed", defaults.seed)),
+            min_slice_items=_as_int(
+                "min_slice_items", given.get("min_slice_items", defaults.min_slice_items)
+            ),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready, as stored in `AgreementRun.config`."""
+        data = asdict(self)
+        return data | {"criteria": list(self.criteria), "slice_keys": list(self.slice_keys)}
+
+
+def _check_int(field: str, value: object, message: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RunConfigError(field, message)
+
+
+def _as_int(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise RunConfigError(field, f"{field} must be a whole number.")
+    try:
+        return int(value)
+    except ValueError:
+        raise RunConfigError(field, f"{field} must be a whole number.") from None
+
+
+def _names(values: object, *, strip: bool) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise RunConfigError("criteria" if not strip else "slice_keys", "Expected a list of names.")
+    names = (str(v).strip() if strip else str(v) for v in values)
+    return tuple(name for name in names if name or not strip)

@@ -1,0 +1,91 @@
+"""The result schema, defined once: the rows the engine produces.
+
+Each row type is a frozen dataclass. Everything else is derived from it: the model columns
+(`analysis.models`), the CSV columns (`analysis.exports`) and the columns the PostgreSQL COPY
+writes (`analysis.services`). Adding a field is one edit here, plus the migration it needs.
+No Django here: the engine, which must stay pure, builds these rows.
+
+Text fields carry their column size in the field metadata (`text(...)`); a float column is
+nullable (NaN is stored as NULL); an `int` column is a non-negative count, `int | None` a
+nullable integer.
+"""
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def text(max_length: int, *, blank: bool = False) -> Any:
+    """A text field of a row, stored in a column of at most `max_length` characters."""
+    return field(metadata={"max_length": max_length, "blank": blank})
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One statistic of one slice of one criterion, for two groups (or one, twice)."""
+
+    criterion: str = text(100)
+    slice: str = text(100)
+    slice_value: str = text(200)
+    group_a: str = text(64)
+    group_b: str = text(64)
+    metric: str = text(64)
+    estimate: float = field()
+    ci_low: float = field()
+    ci_high: float = field()
+    n_items: int = field()
+    n_pairs: int = field()
+    method: str = text(200, blank=True)
+
+
+@dataclass(frozen=True)
+class ShortfallRow:
+    """How far one judge group falls short of the reference group in one slice."""
+
+    criterion: str = text(100)
+    slice: str = text(100)
+    slice_value: str = text(200)
+    reference_group: str = text(64)
+    judge_group: str = text(64)
+    judge_agreement: float = field()
+    human_agreement: float = field()
+    gap: float = field()
+    ci_low: float = field()
+    ci_high: float = field()
+    p_value: float = field()
+    p_adjusted: float = field()
+    verdict: str = text(64)
+    n_items: int = field()
+    small_slice: bool = field()
+
+
+@dataclass(frozen=True)
+class DisagreementRow:
+    """A target where a judge group's consensus differs from the reference consensus."""
+
+    criterion: str = text(100)
+    item: str = text(200)
+    step: int | None = field()
+    reference_group: str = text(64)
+    judge_group: str = text(64)
+    reference_label: str = text(200)
+    judge_label: str = text(200)
+
+
+Row = ResultRow | ShortfallRow | DisagreementRow
+
+
+def column_names(row_type: type[Row]) -> list[str]:
+    """The columns of a row type, in definition order."""
+    return [f.name for f in fields(row_type)]
+
+
+def stored_values(row: Row) -> dict[str, object]:
+    """A row's values by column, with NaN and infinities as None (NULL in the database)."""
+    return {f.name: _finite(getattr(row, f.name)) for f in fields(row)}
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

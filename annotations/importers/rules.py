@@ -1,0 +1,188 @@
+"""What makes an import's criterion, item and judgement target valid, and when an item or a
+criterion already stored is the same one: pure functions of records and of what the writer knows
+about stored rows (no database). Which value fits a criterion, and its code, is the one rule in
+`annotations.values.ValueRule`.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord
+from annotations.models import PAIRWISE_LABELS, Criterion, Item
+from annotations.values import ValueRule
+
+SOLUTION, RESPONSE, PAIR = Item.Kind.SOLUTION.value, Item.Kind.RESPONSE.value, Item.Kind.PAIR.value
+ITEM_KINDS = frozenset(Item.Kind.values)  # `.values` builds a new list on every access
+TARGETS = frozenset(Criterion.Target.values)
+SCALES = frozenset(Criterion.Scale.values)
+
+
+class Problem(NamedTuple):
+    field: str
+    message: str
+
+
+@dataclass(slots=True)
+class CriterionInfo:
+    """A criterion of the project as the writer checks judgements against it."""
+
+    pk: int
+    name: str
+    target: str
+    scale: str
+    rule: ValueRule
+    definition: str  # see `definition_key`
+
+    @classmethod
+    def of(cls, criterion: Criterion) -> "CriterionInfo":
+        definition = definition_key(
+            target=criterion.target,
+            scale=criterion.scale,
+            labels=criterion.labels,
+            min_value=criterion.min_value,
+            max_value=criterion.max_value,
+            error_labels=criterion.error_labels,
+        )
+        return cls(
+            pk=criterion.pk,
+            name=criterion.name,
+            target=criterion.target,
+            scale=criterion.scale,
+            rule=ValueRule.of(criterion),
+            definition=definition,
+        )
+
+
+@dataclass(slots=True)
+class ItemInfo:
+    """An item of the project, one small object each (a project may have a million)."""
+
+    pk: int | None  # None until a new item's batch is written
+    kind: str
+    n_steps: int
+
+
+def definition_key(
+    *,
+    target: str,
+    scale: str,
+    labels: list,
+    min_value: float | None,
+    max_value: float | None,
+    error_labels: list,
+) -> str:
+    """The fields that define a criterion, as text: two criteria are the same iff equal.
+
+    1 and 1.0 are the same bound, and a pairwise criterion's labels are always a, b, tie.
+    """
+    definition = {
+        "target": target,
+        "scale": scale,
+        "labels": [] if scale == Criterion.Scale.PAIRWISE else labels,
+        "min": None if min_value is None else float(min_value),
+        "max": None if max_value is None else float(max_value),
+        "error_labels": error_labels,
+    }
+    return json.dumps(definition, sort_keys=True)
+
+
+def record_definition_key(record: CriterionRecord) -> str:
+    return definition_key(
+        target=record.target,
+        scale=record.scale,
+        labels=record.labels,
+        min_value=record.min_value,
+        max_value=record.max_value,
+        error_labels=record.error_labels,
+    )
+
+
+def item_content_hash(record: ItemRecord) -> str:
+    """What an item says, hashed: an item imported again must say the same."""
+    content = [
+        record.kind,
+        record.prompt,
+        record.steps,
+        record.response,
+        record.response_a,
+        record.response_b,
+        record.reference_answer,
+        record.meta,
+    ]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def criterion_problems(record: CriterionRecord) -> list[Problem]:
+    problems = []
+    if record.target not in TARGETS:
+        problems.append(Problem("target", f"must be step or item, got {record.target!r}"))
+    if record.scale not in SCALES:
+        message = f"must be nominal, ordinal, interval or pairwise, got {record.scale!r}"
+        problems.append(Problem("scale", message))
+    if record.scale in ("nominal", "ordinal"):
+        problems += _label_problems(record.labels)
+    if record.scale == "interval":
+        if record.min_value is None or record.max_value is None:
+            problems.append(Problem("min", "an interval criterion needs min and max"))
+        elif record.min_value >= record.max_value:
+            problems.append(Problem("max", "must be greater than min"))
+    if record.scale == "pairwise" and record.target != "item":
+        problems.append(Problem("target", "a pairwise criterion judges whole items"))
+    labels = PAIRWISE_LABELS if record.scale == "pairwise" else record.labels
+    allowed = {json.dumps(label) for label in labels}
+    for label in record.error_labels:
+        if json.dumps(label) not in allowed:
+            problems.append(Problem("error_labels", f"{label!r} is not one of the labels"))
+    return problems
+
+
+def _label_problems(labels: list) -> list[Problem]:
+    if len(labels) < 2:
+        return [Problem("labels", "a nominal or ordinal criterion needs at least 2 labels")]
+    if not all(_is_scalar(label) for label in labels):
+        return [Problem("labels", "labels must be JSON scalars")]
+    if len({json.dumps(label) for label in labels}) != len(labels):
+        return [Problem("labels", "labels must be distinct")]
+    return []
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def item_problems(record: ItemRecord) -> list[Problem]:
+    if not record.external_id:
+        return [Problem("id", "must not be empty")]
+    if record.kind not in ITEM_KINDS:
+        return [Problem("kind", f"must be solution, response or pair, got {record.kind!r}")]
+    if record.kind == SOLUTION and not record.steps:
+        return [Problem("steps", "a solution needs at least one step")]
+    if record.kind != SOLUTION and record.steps:
+        return [Problem("steps", f"only solutions have steps, this item is a {record.kind}")]
+    if record.kind == RESPONSE and record.response is None:
+        return [Problem("response", "a response item needs its response")]
+    return []
+
+
+def target_problem(
+    record: JudgementRecord, criterion: CriterionInfo, item: ItemInfo
+) -> Problem | None:
+    """Whether the judgement's criterion fits its item, and its step is there when needed."""
+    name, item_id = record.criterion, record.item
+    if criterion.target == "step":
+        if item.kind != SOLUTION:
+            return Problem("criterion", f"criterion {name!r} judges steps; {item_id!r} has none")
+        if record.step is None:
+            return Problem("step", f"criterion {name!r} needs a step")
+        if not 0 <= record.step < item.n_steps:
+            message = (
+                f"step {record.step} is out of range: {item_id!r} has steps 0..{item.n_steps - 1}"
+            )
+            return Problem("step", message)
+    elif record.step is not None:
+        return Problem("step", f"criterion {name!r} judges whole items; leave step out")
+    if criterion.scale == "pairwise" and item.kind != PAIR:
+        return Problem("criterion", f"pairwise criterion {name!r} needs a pair, {item_id!r} is not")
+    return None

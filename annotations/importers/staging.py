@@ -1,0 +1,164 @@
+"""The import's SQL: rows appended in bulk, and the staging table judgements pass through.
+
+Judgements are many (a million in the benchmark), so after they are checked line by line they
+are copied into a temporary staging table, checked there with set-based queries (duplicates
+inside the file, conflicts with judgements already stored) and moved into the judgement table
+with INSERT ... SELECT. Everything here runs inside the writer's transaction.
+"""
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from annotations.importers.errors import LineError, Origin
+
+# Sorts and hashes over the staged rows (a million in the benchmark) stay in memory instead of
+# spilling to disk; SET LOCAL, so only this transaction gets it.
+POSTGRES_WORK_MEM = "64MB"
+STAGING_COLUMNS = (
+    "line, source, rater_id, item_id, step_index, criterion_id, value, code, "
+    "rationale, time_spent_ms, meta"
+)
+ITEM_ID = 3  # the position of item_id in a staged row
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def tune_transaction() -> None:
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+
+
+def write_rows(table: str, columns: str, rows: list[tuple] | list[list]) -> None:
+    """Append rows: COPY on PostgreSQL (one stream per batch), executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if is_postgres():
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * (columns.count(",") + 1))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
+class StagingTable:
+    """A temporary table of checked judgement rows (in STAGING_COLUMNS order)."""
+
+    def __init__(self) -> None:
+        self.name = f"judgeapp_staging_{uuid.uuid4().hex[:12]}"
+        self.is_postgres = is_postgres()
+
+    def create(self) -> None:
+        json_type = "jsonb" if self.is_postgres else "text"
+        temp = "TEMPORARY" if self.is_postgres else "TEMP"
+        on_commit = "ON COMMIT DROP" if self.is_postgres else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE {temp} TABLE {self.name} ("
+                "line bigint NOT NULL, source text NOT NULL, rater_id bigint NOT NULL, "
+                "item_id bigint NOT NULL, step_index integer NULL, criterion_id bigint NOT NULL, "
+                f"value {json_type} NOT NULL, code double precision NOT NULL, "
+                f"rationale text NOT NULL, time_spent_ms integer NULL, meta {json_type} NOT NULL"
+                f") {on_commit}"
+            )
+
+    def write(self, rows: list[list]) -> None:
+        write_rows(self.name, STAGING_COLUMNS, rows)
+
+    def drop(self) -> None:
+        if not self.is_postgres:  # on PostgreSQL it goes with the commit
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {self.name}")
+
+    def check(self) -> Iterator[LineError]:
+        """Duplicates inside the file and conflicts with stored judgements, found by SQL."""
+        with connection.cursor() as cursor:
+            if self.is_postgres:
+                # Autovacuum never analyses a temporary table; without statistics the planner
+                # guesses its size and may pick nested loops over a million rows.
+                cursor.execute(f"ANALYZE {self.name}")
+            # Duplicates are rare: a grouping (a hash aggregate on PostgreSQL) finds whether
+            # there are any; only then does the window query name their lines.
+            cursor.execute(
+                f"SELECT 1 FROM {self.name} GROUP BY rater_id, item_id, step_index, criterion_id"
+                " HAVING COUNT(*) > 1 LIMIT 1"
+            )
+            if cursor.fetchone() is not None:
+                yield from self._duplicates(cursor)
+            yield from self._conflicts(cursor)
+
+    def _duplicates(self, cursor: Any) -> Iterator[LineError]:
+        cursor.execute(
+            "SELECT line, source, first_line, n FROM ("
+            "  SELECT line, source,"
+            "   MIN(line) OVER w AS first_line, COUNT(*) OVER w AS n"
+            f"  FROM {self.name}"
+            "  WINDOW w AS (PARTITION BY rater_id, item_id, COALESCE(step_index, -1),"
+            "   criterion_id)"
+            ") d WHERE n > 1 AND line <> first_line ORDER BY source, line"
+        )
+        for line, source, first_line, _ in cursor.fetchall():
+            message = (
+                f"duplicate judgement: same rater, item, step and criterion as line {first_line}"
+            )
+            yield LineError(Origin(source, line), "", message)
+
+    def _conflicts(self, cursor: Any) -> Iterator[LineError]:
+        # The same two lookups as the final insert, each along one of the unique indexes
+        # (rater, step, criterion) and (rater, item, criterion).
+        cursor.execute(
+            f"SELECT s.line, s.source, j.value FROM {self.name} s JOIN annotations_step st"
+            ' ON st.item_id = s.item_id AND st."index" = s.step_index'
+            " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.step_id = st.id"
+            " AND j.criterion_id = s.criterion_id"
+            " WHERE s.step_index IS NOT NULL AND j.code <> s.code"
+            f" UNION ALL SELECT s.line, s.source, j.value FROM {self.name} s"
+            " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.item_id = s.item_id"
+            " AND j.step_id IS NULL AND j.criterion_id = s.criterion_id"
+            " WHERE s.step_index IS NULL AND j.code <> s.code"
+            " ORDER BY source, line"
+        )
+        for line, source, stored in cursor.fetchall():
+            stored_text = stored if isinstance(stored, str) else json.dumps(stored)
+            message = (
+                f"conflicts with the stored judgement {stored_text}; judgements are never "
+                "overwritten by an import"
+            )
+            yield LineError(Origin(source, line), "value", message)
+
+    def insert(self, created_at: datetime) -> int:
+        """Move the staged rows that are not stored yet into the judgement table; how many."""
+        when = created_at if self.is_postgres else created_at.isoformat()
+        insert = (
+            "INSERT INTO annotations_judgement (rater_id, item_id, step_id, criterion_id, value,"
+            " code, rationale, time_spent_ms, meta, created_at) "
+        )
+        with connection.cursor() as cursor:
+            # Step judgements: the step id comes from (item, index); already stored ones stay.
+            cursor.execute(
+                insert + "SELECT s.rater_id, s.item_id, st.id, s.criterion_id, s.value, s.code,"
+                " s.rationale, s.time_spent_ms, s.meta, %s"
+                f" FROM {self.name} s JOIN annotations_step st"
+                ' ON st.item_id = s.item_id AND st."index" = s.step_index'
+                " WHERE s.step_index IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+                " annotations_judgement j WHERE j.rater_id = s.rater_id AND j.step_id = st.id"
+                " AND j.criterion_id = s.criterion_id)",
+                [when],
+            )
+            created = cursor.rowcount
+            cursor.execute(
+                insert + "SELECT s.rater_id, s.item_id, NULL, s.criterion_id, s.value, s.code,"
+                " s.rationale, s.time_spent_ms, s.meta, %s"
+                f" FROM {self.name} s WHERE s.step_index IS NULL AND NOT EXISTS (SELECT 1 FROM"
+                " annotations_judgement j WHERE j.rater_id = s.rater_id AND j.item_id = s.item_id"
+                " AND j.step_id IS NULL AND j.criterion_id = s.criterion_id)",
+                [when],
+            )
+            return created + cursor.rowcount
