@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import numpy.typing as npt
 
@@ -58,6 +60,15 @@ def _fleiss_from_sums(sums: np.ndarray) -> np.ndarray:
     return (pa - pe) / (1.0 - pe)
 
 
+def _ac1_from_sums(sums: np.ndarray, k: int) -> np.ndarray:
+    pa, prevalence = _observed_and_prevalence(sums)
+    pe = (prevalence * (1.0 - prevalence)).sum(axis=-1) / (k - 1)
+    return (pa - pe) / (1.0 - pe)
+
+
+FLEISS_NAME = "Fleiss' kappa generalised to unequal raters per item (Gwet 2014)"
+
+
 def _multirater_estimate(
     codes: npt.ArrayLike,
     n_categories: int | None,
@@ -73,20 +84,13 @@ def _multirater_estimate(
     if gwet and k < 2:
         raise ValueError(f"Gwet's AC1 needs n_categories >= 2, got {k}")
     stats, n_items, n_pairs = _multirater_stats(arr, k)
-
-    def ac1(sums: np.ndarray) -> np.ndarray:
-        pa, prevalence = _observed_and_prevalence(sums)
-        pe = (prevalence * (1.0 - prevalence)).sum(axis=-1) / (k - 1)
-        return (pa - pe) / (1.0 - pe)
-
-    name = (
-        f"Gwet's AC1 ({k} categories)"
-        if gwet
-        else "Fleiss' kappa generalised to unequal raters per item (Gwet 2014)"
-    )
+    if gwet:
+        metric, name = partial(_ac1_from_sums, k=k), f"Gwet's AC1 ({k} categories)"
+    else:
+        metric, name = _fleiss_from_sums, FLEISS_NAME
     return estimate_from_stats(
         stats,
-        ac1 if gwet else _fleiss_from_sums,
+        metric,
         clusters=clusters,
         n_boot=n_boot,
         rng=rng,

@@ -260,3 +260,26 @@ class TestWeb:
         )
         assert response.status_code == 400
         assert "n_boot" in response.json()
+
+    def test_the_form_rejects_too_many_resamples_on_the_field(self, client, study, lead):
+        client.force_login(lead)
+
+        response = client.post(
+            reverse("analysis:run-create", args=[study.slug]), {"n_boot": 20_001, "seed": 0}
+        )
+
+        assert response.status_code == 400
+        assert response.context["form"].errors["n_boot"] == [
+            "Bootstrap resamples must be between 0 and 20000."
+        ]
+        assert not AgreementRun.objects.exists()
+
+    def test_the_api_rejects_a_negative_small_slice_size(self, client, study, lead):
+        client.force_login(lead)
+        response = client.post(
+            reverse("analysis-api:run-create", args=[study.slug]),
+            {"min_slice_items": -1},
+            content_type="application/json",
+        )
+        assert response.status_code == 400
+        assert "min_slice_items" in response.json()

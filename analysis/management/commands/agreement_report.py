@@ -50,17 +50,22 @@ class Command(BaseCommand):
             run = services.agreement_run_start(project=project, user=None, config=config)
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        deadline = time.monotonic() + options["timeout"]
-        while True:
-            run.refresh_from_db()
-            if run.status in (AgreementRun.Status.DONE, AgreementRun.Status.FAILED):
-                break
-            if time.monotonic() > deadline:
-                raise CommandError(f"Run #{run.pk} did not finish in time ({run.status}).")
-            time.sleep(0.5)
-        if run.status == AgreementRun.Status.FAILED:
-            raise CommandError(f"Run #{run.pk} failed: {run.error}")
+        _wait(run, timeout=options["timeout"])
         written = report_write_dir(run=run, directory=options["out"])
         for name, n in written.items():
             self.stdout.write(f"{options['out'] / name}: {n:,} rows")
         self.stdout.write(f"Run #{run.pk} took {run.timings.get('total_s', 0):.1f} s")
+
+
+def _wait(run: AgreementRun, *, timeout: float) -> None:
+    """Until the run is done; CommandError if it fails or takes longer than `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run.refresh_from_db()
+        if run.status in (AgreementRun.Status.DONE, AgreementRun.Status.FAILED):
+            break
+        if time.monotonic() > deadline:
+            raise CommandError(f"Run #{run.pk} did not finish in time ({run.status}).")
+        time.sleep(0.5)
+    if run.status == AgreementRun.Status.FAILED:
+        raise CommandError(f"Run #{run.pk} failed: {run.error}")
