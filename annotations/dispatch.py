@@ -10,11 +10,17 @@ from celery import current_app
 from django.db import transaction
 
 IMPORT_JOB_RUN_TASK = "annotations.tasks.import_job_run_task"
+JUDGE_CHUNK_TASK = "annotations.tasks.judge_chunk_task"
 
 
 def import_job_run_enqueue(*, job_id: int) -> None:
     """Queue the run of an import job after the current transaction commits."""
     _enqueue_on_commit(IMPORT_JOB_RUN_TASK, job_id)
+
+
+def judge_chunk_enqueue(*, chunk_id: int) -> None:
+    """Queue one chunk of a judge run after the current transaction commits."""
+    _enqueue_on_commit(JUDGE_CHUNK_TASK, chunk_id)
 
 
 def _enqueue_on_commit(name: str, *args: int) -> None:

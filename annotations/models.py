@@ -371,3 +371,16 @@ class GoldItem(models.Model):
     @property
     def expected_json(self) -> str:
         return json.dumps(self.expected)
+
+
+# The model-judge tables live with their code (annotations/judges/); importing them here is
+# what registers them with this app.
+from annotations.judges.models import (  # noqa: E402
+    JudgeAnswer,
+    JudgeConfig,
+    JudgeRun,
+    JudgeRunChunk,
+    ModelPrice,
+)
+
+__all__ = ["JudgeAnswer", "JudgeConfig", "JudgeRun", "JudgeRunChunk", "ModelPrice"]

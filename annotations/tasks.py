@@ -7,6 +7,7 @@ from django.conf import settings
 
 from annotations import dispatch, services
 from annotations.annotate import services as annotate_services
+from annotations.judges import execute as judge_execute
 
 
 @shared_task(
@@ -17,6 +18,21 @@ def import_job_run_task(self, job_id: int) -> None:
     # redelivered message reruns a job whose worker died and does nothing to a finished one.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     services.import_job_run(job_id=job_id, redelivered=redelivered)
+
+
+@shared_task(
+    bind=True,
+    name=dispatch.JUDGE_CHUNK_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 60,
+)
+def judge_chunk_task(self, chunk_id: int) -> None:
+    # Every answer is stored as it arrives, under a unique key, and the chunk's counts are
+    # overwritten when it ends: a redelivered chunk asks only what was in flight.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    judge_execute.judge_chunk_run(chunk_id=chunk_id, redelivered=redelivered)
 
 
 @shared_task

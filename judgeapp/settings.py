@@ -131,6 +131,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
 # off, PostgreSQL runs the ORM engine that SQLite always runs. Same rules either way.
 ANNOTATE_SQL_QUEUE = env_bool("ANNOTATE_SQL_QUEUE", True)
 
+# Model judges. The base URLs a lead who is not staff may send prompts to (comma-separated):
+# nothing a lead types reaches the network otherwise. API keys come from the environment of
+# the process that runs the judge (OPENAI_API_KEY, ANTHROPIC_API_KEY), never the database.
+JUDGE_ALLOWED_BASE_URLS = env_list("JUDGE_ALLOWED_BASE_URLS", [])
+JUDGE_TIMEOUT_S = float(env_int("JUDGE_TIMEOUT_S", 120))
+JUDGE_MAX_RETRIES = env_int("JUDGE_MAX_RETRIES", 5)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,4 +227,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The model SDKs' HTTP clients log every request at INFO: thousands per judge run.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore")},
 }

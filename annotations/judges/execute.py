@@ -1,0 +1,396 @@
+"""Running one chunk of a judge run: ask what is not cached, store every answer as it
+arrives, then make the chunk's judgements from the stored answers.
+
+Safe to run twice: answers are unique per (ask key, criterion, item, order, sample), so a
+redelivered chunk (a worker killed mid-run) finds what was stored and asks only what was in
+flight; judgements are replaced per (rater, criterion, item) in one transaction; the chunk's
+counts are overwritten, never added to.
+"""
+
+import logging
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from annotations.judges import parsers, verdicts
+from annotations.judges.context import Request, prompt_context, requests_for
+from annotations.judges.models import JudgeAnswer, JudgeRun, JudgeRunChunk
+from annotations.judges.pricing import price_for
+from annotations.judges.providers import Completion, ProviderError, ProviderSettings, client_for
+from annotations.judges.ratelimit import limit_key, limiter_for
+from annotations.judges.templates import built_ins, render
+from annotations.models import Item, Judgement, Step
+from annotations.values import ValueRule
+
+logger = logging.getLogger(__name__)
+CHECK_EVERY_S = 0.5  # how often a chunk looks for a cancel or the cost cap
+
+
+class RunStopped(Exception):
+    """The run was cancelled, failed elsewhere or reached its cost cap."""
+
+
+class ProviderRefused(Exception):
+    """A request the provider will never accept (400, auth): the run fails at once."""
+
+
+@dataclass
+class Counts:
+    items: int = 0
+    judged: int = 0
+    cached: int = 0
+    asked: int = 0
+    unparsed: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+
+@dataclass
+class Job:
+    """One request to make: the item, the presentation order and sample, the prompt."""
+
+    item: Item
+    request: Request
+    system: str
+    prompt: str
+
+
+@dataclass
+class ChunkWork:
+    run: JudgeRun
+    items: list[Item]
+    steps: dict[int, list[str]]
+    step_ids: dict[int, dict[int, int]]  # item -> step index -> step pk
+    stored: dict[tuple[int, str, int], JudgeAnswer] = field(default_factory=dict)
+    counts: Counts = field(default_factory=Counts)
+
+
+def _claim(chunk_id: int, redelivered: bool) -> JudgeRunChunk | None:
+    claimable = [JudgeRun.Status.PENDING] + ([JudgeRun.Status.RUNNING] if redelivered else [])
+    claimed = JudgeRunChunk.objects.filter(pk=chunk_id, status__in=claimable).update(
+        status=JudgeRun.Status.RUNNING
+    )
+    if not claimed:
+        return None
+    return JudgeRunChunk.objects.select_related(
+        "run__config__project", "run__config__rater", "run__criterion"
+    ).get(pk=chunk_id)
+
+
+def judge_chunk_run(*, chunk_id: int, redelivered: bool = False) -> None:
+    """Judge one chunk of a run (the Celery task's body)."""
+    chunk = _claim(chunk_id, redelivered)
+    if chunk is None:
+        logger.info("judge chunk %s is not claimable; nothing to do", chunk_id)
+        return
+    run = chunk.run
+    JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.PENDING).update(
+        status=JudgeRun.Status.RUNNING, started_at=timezone.now()
+    )
+    work = _work(run, chunk.item_ids)
+    status = JudgeRun.Status.DONE
+    try:
+        _still_running(run)
+        _ask_missing(work)
+        _judge(work)
+    except RunStopped:
+        status = JudgeRun.Status.CANCELLED
+    except ProviderRefused as exc:
+        status = JudgeRun.Status.FAILED
+        JudgeRun.objects.filter(
+            pk=run.pk, status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING]
+        ).update(status=JudgeRun.Status.FAILED, error=str(exc)[:2000], stop_reason="error")
+    JudgeRunChunk.objects.filter(pk=chunk.pk).update(status=status, counts=asdict(work.counts))
+    _finish(run)
+
+
+def _work(run: JudgeRun, item_ids: list[int]) -> ChunkWork:
+    items = list(Item.objects.filter(pk__in=item_ids).order_by("pk"))
+    steps: dict[int, list[str]] = {item.pk: [] for item in items}
+    step_ids: dict[int, dict[int, int]] = {item.pk: {} for item in items}
+    rows = Step.objects.filter(item_id__in=item_ids).order_by("item_id", "index")
+    for pk, item_id, index, text in rows.values_list("pk", "item_id", "index", "text"):
+        steps[item_id].append(text)
+        step_ids[item_id][index] = pk
+    work = ChunkWork(run=run, items=items, steps=steps, step_ids=step_ids)
+    work.counts.items = len(items)
+    answers = JudgeAnswer.objects.filter(
+        ask_key=run.config.ask_key, criterion=run.criterion, item_id__in=item_ids
+    )
+    work.stored = {(a.item_id, a.order, a.sample): a for a in answers}
+    return work
+
+
+def _requests(work: ChunkWork) -> list[tuple[Item, Request]]:
+    config = work.run.config
+    both = config.parameters.get("both_orders", built_ins()[config.template].asks_both_orders)
+    samples = config.parameters.get("samples", 1)
+    return [
+        (item, request)
+        for item in work.items
+        for request in requests_for(kind=item.kind, both_orders=both, samples=samples)
+    ]
+
+
+def _job(work: ChunkWork, item: Item, request: Request) -> Job:
+    config = work.run.config
+    context = prompt_context(
+        item=item,
+        steps=work.steps[item.pk],
+        criterion=work.run.criterion,
+        order=request.order,
+        guidelines=config.project.guidelines,
+    )
+    system = render(config.system_text, context) if config.system_text else ""
+    prompt = render(config.template_text, context) if config.template_text else ""
+    return Job(item, request, system, prompt)
+
+
+def _still_running(run: JudgeRun, spent_here: float = 0.0) -> None:
+    """RunStopped when the run was cancelled or failed, or its cost reached the cap."""
+    current = JudgeRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    if current not in (JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING):
+        raise RunStopped(current)
+    if run.cost_cap is not None:
+        spent = JudgeAnswer.objects.filter(run=run).aggregate(c=Sum("cost"))["c"] or 0.0
+        if spent >= run.cost_cap:
+            JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).update(
+                status=JudgeRun.Status.CANCELLED, stop_reason=f"cost cap ${run.cost_cap:g} reached"
+            )
+            raise RunStopped("cost cap")
+
+
+def _ask_missing(work: ChunkWork) -> None:
+    missing = []
+    for item, request in _requests(work):
+        if (item.pk, request.order, request.sample) in work.stored:
+            work.counts.cached += 1
+        else:
+            missing.append((item, request))
+    if not missing:
+        return
+    if work.run.config.provider == "checker":
+        _check_answers(work, missing)
+    else:
+        _ask_model(work, missing)
+
+
+def _store(work: ChunkWork, job: Job, completion: Completion, cost: float) -> None:
+    answer = JudgeAnswer(
+        ask_key=work.run.config.ask_key,
+        config=work.run.config,
+        criterion=work.run.criterion,
+        item=job.item,
+        order=job.request.order,
+        sample=job.request.sample,
+        run=work.run,
+        prompt=job.prompt,
+        raw=completion.text,
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        cost=cost,
+        latency_ms=completion.latency_ms,
+    )
+    JudgeAnswer.objects.bulk_create([answer], ignore_conflicts=True)
+    work.stored[job.item.pk, job.request.order, job.request.sample] = answer
+    counts = work.counts
+    counts.asked += 1
+    counts.tokens_in += completion.tokens_in
+    counts.tokens_out += completion.tokens_out
+    counts.cost += cost
+
+
+def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
+    """Ask with `concurrency` requests in flight (threads only wait on the network; this
+    thread renders, stores and checks for a cancel or the cost cap)."""
+    run, config = work.run, work.run.config
+    client = client_for(
+        ProviderSettings(
+            provider=config.provider,
+            model=config.model,
+            base_url=config.base_url,
+            api_key=os.environ.get(run.api_key_env, "") if run.api_key_env else "",
+            timeout_s=settings.JUDGE_TIMEOUT_S,
+            max_retries=settings.JUDGE_MAX_RETRIES,
+        )
+    )
+    limiter = limiter_for(
+        key=limit_key(provider=config.provider, base_url=config.base_url, model=config.model),
+        rpm=config.requests_per_minute,
+        tpm=config.tokens_per_minute,
+    )
+    price = price_for(config.model)
+    request_parameters = {
+        k: v for k, v in config.parameters.items() if k not in ("samples", "both_orders")
+    }
+
+    def ask(job: Job) -> Completion:
+        budget = len(job.system + job.prompt) // 4 + request_parameters.get("max_tokens", 512)
+        limiter.acquire(budget)
+        return client.complete(system=job.system, prompt=job.prompt, parameters=request_parameters)
+
+    pending = iter(missing)
+    in_flight: dict[Future, Job] = {}
+    checked_at = time.monotonic()
+    with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+        try:
+            while True:
+                while len(in_flight) < config.concurrency:
+                    nxt = next(pending, None)
+                    if nxt is None:
+                        break
+                    job = _job(work, *nxt)
+                    in_flight[pool.submit(ask, job)] = job
+                if not in_flight:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _collect(work, in_flight.pop(future), future, price)
+                if time.monotonic() - checked_at > CHECK_EVERY_S:
+                    _still_running(run)
+                    checked_at = time.monotonic()
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+
+def _collect(work: ChunkWork, job: Job, future: Future, price: tuple[float, float] | None) -> None:
+    try:
+        completion = future.result()
+    except ProviderError as exc:
+        if not exc.transient:
+            raise ProviderRefused(f"The provider refused a request: {exc.message}") from None
+        work.counts.failed += 1
+        logger.warning("judge run %s: a request failed after retries: %s", work.run.pk, exc.message)
+        return
+    cost = 0.0
+    if price is not None:
+        cost = (completion.tokens_in * price[0] + completion.tokens_out * price[1]) / 1e6
+    _store(work, job, completion, cost)
+
+
+def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
+    """The answer checker: no model, no network; its "answer" is what it found."""
+    from annotations.judges.checker import check_answer
+
+    for item, request in missing:
+        steps = work.steps[item.pk]
+        solution = steps[-1] if steps else (item.response or "")
+        result = check_answer(solution_text=solution, reference=item.reference_answer or "")
+        raw = (
+            f"passed: {str(result.passed).lower() if result.passed is not None else 'unknown'}\n"
+            f"answer: {result.answer}\nreference: {result.reference}\nreason: {result.reason}"
+        )
+        job = Job(item, request, "", f"check {result.answer!r} against {result.reference!r}")
+        _store(work, job, Completion(raw, 0, 0, 0, "math-verify"), 0.0)
+
+
+# ---- judgements --------------------------------------------------------------------------------
+
+
+def _parse(work: ChunkWork, answers: list[JudgeAnswer], item: Item) -> list | None:
+    """The parsed answers, or None when one does not parse (counted, never guessed)."""
+    built_in = built_ins()[work.run.config.template]
+    if built_in.parser == "checker":
+        values = [_checker_passed(a.raw) for a in answers]
+        return None if None in values else values
+    parser = parsers.PARSERS[built_in.parser]
+    kwargs = {"n_steps": len(work.steps[item.pk]), "labels": work.run.criterion.value_labels}
+    try:
+        return [parser.parse(a.raw, **kwargs) for a in answers]
+    except parsers.Unparsed:
+        return None
+
+
+def _checker_passed(raw: str) -> bool | None:
+    first = raw.split("\n", 1)[0]
+    return {"passed: true": True, "passed: false": False}.get(first)
+
+
+def _verdict(work: ChunkWork, item: Item, answers: list[JudgeAnswer], parsed: list):
+    criterion, parser = work.run.criterion, built_ins()[work.run.config.template].parser
+    n_steps = len(work.steps[item.pk])
+    if parser == "mtbench-pair":
+        by_order: dict[str, list] = {}
+        for answer, value in zip(answers, parsed, strict=True):
+            by_order.setdefault(answer.order, []).append(value)
+        return verdicts.pair(by_order)
+    if parser == "rating":
+        return verdicts.rating(parsed, criterion)
+    if parser == "boxed-index":
+        return verdicts.earliest_error(parsed, criterion, n_steps)
+    if parser == "step-verdicts":
+        return verdicts.step_labels(parsed, n_steps)
+    return verdicts.checked(parsed, criterion)
+
+
+def _judge(work: ChunkWork) -> None:
+    # Read the answers back: the stored rows (ids for the judgements' meta), whoever stored
+    # them (another attempt of this chunk may have won a race on the unique key).
+    run = work.run
+    answers = JudgeAnswer.objects.filter(
+        ask_key=run.config.ask_key, criterion=run.criterion, item_id__in=[i.pk for i in work.items]
+    )
+    work.stored = {(a.item_id, a.order, a.sample): a for a in answers}
+    rows, judged_items = [], []
+    keys_of: dict[int, list] = {item.pk: [] for item in work.items}
+    for item, r in _requests(work):
+        keys_of[item.pk].append((item.pk, r.order, r.sample))
+    for item in work.items:
+        answers = [work.stored.get(key) for key in keys_of[item.pk]]
+        if None in answers:
+            continue  # a request failed: counted as failed, no judgement
+        parsed = _parse(work, answers, item)
+        verdict = None if parsed is None else _verdict(work, item, answers, parsed)
+        if verdict is None:
+            work.counts.unparsed += 1
+            continue
+        judged_items.append(item.pk)
+        rows += _judgements(work, item, answers, verdict)
+    work.counts.judged = len(judged_items)
+    with transaction.atomic():
+        Judgement.objects.filter(
+            rater=work.run.config.rater, criterion=work.run.criterion, item_id__in=judged_items
+        ).delete()
+        Judgement.objects.bulk_create(rows)
+
+
+def _judgements(work: ChunkWork, item: Item, answers: list[JudgeAnswer], verdict) -> list:
+    run, rule = work.run, ValueRule.of(work.run.criterion)
+    meta = {"judge_run": run.pk, "answers": [a.pk for a in answers if a.pk], **verdict.meta}
+    common = {
+        "rater": run.config.rater,
+        "item": item,
+        "criterion": run.criterion,
+        "rationale": answers[0].raw[:10_000],
+        "meta": meta,
+    }
+    if run.criterion.target == "item":
+        return [Judgement(step=None, value=verdict.value, code=rule.code(verdict.value), **common)]
+    step_ids = work.step_ids[item.pk]
+    return [
+        Judgement(step_id=step_ids[index], value=value, code=rule.code(value), **common)
+        for index, value in verdict.steps.items()
+    ]
+
+
+def _finish(run: JudgeRun) -> None:
+    """The last chunk to end closes the run."""
+    open_chunks = JudgeRunChunk.objects.filter(
+        run=run, status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING]
+    )
+    if open_chunks.exists():
+        return
+    now = timezone.now()
+    JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).update(
+        status=JudgeRun.Status.DONE, finished_at=now
+    )
+    JudgeRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(finished_at=now)

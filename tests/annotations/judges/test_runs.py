@@ -1,0 +1,216 @@
+"""Judge runs end to end against fake OpenAI and Anthropic servers on loopback.
+
+The SDKs talk HTTP to a real local server (tests/annotations/judges/fakes.py); Celery runs
+eagerly, so `judge_run_start` returns after every chunk ran.
+"""
+
+import re
+
+import pytest
+
+from annotations.judges import services
+from annotations.judges.models import JudgeAnswer, JudgeRun, ModelPrice
+from annotations.judges.services import JudgeSpec, Selection
+from annotations.models import Criterion, Judgement, Project, Rater
+from annotations.services import items_import
+from tests.annotations.judges.fakes import FakeReply, replies
+from tests.factories import PREFERENCE, VALIDITY, solution, write_jsonl
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
+
+
+def _pair(i: int, **meta) -> dict:
+    return {
+        "type": "item",
+        "id": f"p{i}",
+        "kind": "pair",
+        "prompt": f"Question {i}?",
+        "response_a": f"answer A{i}",
+        "response_b": f"answer B{i}",
+        "meta": {"turn": 1, "category": "writing" if i % 2 else "math", **meta},
+    }
+
+
+@pytest.fixture
+def pairs(tmp_path) -> Project:
+    project = Project.objects.create(name="Judged", slug="judged")
+    lines = [PREFERENCE] + [_pair(i) for i in range(6)]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "p.jsonl", lines)])
+    return project
+
+
+@pytest.fixture
+def solutions(tmp_path) -> Project:
+    project = Project.objects.create(name="Steps", slug="steps")
+    lines = [VALIDITY] + [solution(f"s{i}", n_steps=4) for i in range(3)]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "s.jsonl", lines)])
+    return project
+
+
+def spec(server, template="mtbench-pair", **extra) -> JudgeSpec:
+    fields = {
+        "name": "judge",
+        "provider": server.provider,
+        "model": "fake-model",
+        "template": template,
+        "group": "fake-judge",
+        "base_url": server.base_url,
+        "parameters": {"temperature": 0},
+    }
+    return JudgeSpec(**(fields | extra))
+
+
+def start(project, server, criterion="preference", selection=Selection(), **extra):
+    config = services.judge_config_create(project=project, spec=spec(server, **extra), user=None)
+    run = services.judge_run_start(
+        config=config,
+        criterion=Criterion.objects.get(project=project, name=criterion),
+        selection=selection,
+        user=None,
+        api_key_env="FAKE_KEY",
+    )
+    run.refresh_from_db()
+    return config, run
+
+
+def answer_a_wins(body: dict, call_index: int) -> FakeReply:
+    """Prefers the answer that is the item's A, whichever side it is shown on."""
+    prompt = body["messages"][-1]["content"]
+    shown_first = re.search(r"Assistant A's Answer\]\n(answer [AB])", prompt).group(1)
+    return FakeReply(text="[[A]]" if "A" in shown_first else "[[B]]", tokens_in=100, tokens_out=5)
+
+
+def values(config) -> dict[str, str]:
+    rows = Judgement.objects.filter(rater=config.rater).select_related("item")
+    return {j.item.external_id: j.value for j in rows}
+
+
+def test_it_asks_both_orders_and_maps_the_verdicts_back(pairs, openai_server):
+    openai_server.use(answer_a_wins)
+    config, run = start(pairs, openai_server)
+    assert run.status == JudgeRun.Status.DONE
+    assert len(openai_server.requests) == 12  # 6 pairs x 2 orders
+    assert values(config) == {f"p{i}": "a" for i in range(6)}
+    body = openai_server.requests[0].body
+    assert body["messages"][0]["role"] == "system"
+    assert "impartial judge" in body["messages"][0]["content"]
+    assert body["model"] == "fake-model" and body["temperature"] == 0
+    rater = Rater.objects.get(pk=config.rater_id)
+    assert (rater.kind, rater.group) == ("model", "fake-judge")
+
+
+def test_it_stores_an_order_dependent_verdict_as_an_inconsistent_tie(pairs, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="Verdict: [[A]]"))  # always the first shown
+    config, _ = start(pairs, openai_server)
+    judgement = Judgement.objects.filter(rater=config.rater).first()
+    assert judgement.value == "tie"
+    assert judgement.meta["inconsistent"] is True
+    assert judgement.meta["orders"] == {"ab": "a", "ba": "b"}
+    assert len(judgement.meta["answers"]) == 2
+
+
+def test_it_asks_nothing_the_second_time(pairs, openai_server):
+    openai_server.use(answer_a_wins)
+    config, _ = start(pairs, openai_server)
+    first = len(openai_server.requests)
+    again, run = start(pairs, openai_server)
+    assert again.pk == config.pk
+    assert len(openai_server.requests) == first  # zero requests
+    chunk_counts = run.chunks.get().counts
+    assert chunk_counts["cached"] == 12 and chunk_counts["asked"] == 0
+    assert values(config) == {f"p{i}": "a" for i in range(6)}
+
+
+def test_a_changed_parameter_is_a_new_judge_version_and_keeps_the_old_judgements(
+    pairs, openai_server
+):
+    openai_server.use(answer_a_wins)
+    old, _ = start(pairs, openai_server)
+    openai_server.use(lambda body, i: FakeReply(text="[[C]]"))
+    new, _ = start(pairs, openai_server, parameters={"temperature": 0.7})
+    assert new.pk != old.pk and new.rater_id != old.rater_id
+    assert set(values(old).values()) == {"a"}
+    assert set(values(new).values()) == {"tie"}
+    assert Rater.objects.filter(project=pairs, kind="model").count() == 2
+
+
+def test_it_stores_an_answer_that_does_not_parse_raw_and_makes_no_judgement(pairs, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="I cannot decide."))
+    config, run = start(pairs, openai_server)
+    assert not Judgement.objects.filter(rater=config.rater).exists()
+    assert JudgeAnswer.objects.filter(run=run).count() == 12
+    assert set(JudgeAnswer.objects.values_list("raw", flat=True)) == {"I cannot decide."}
+    assert run.chunks.get().counts["unparsed"] == 6
+
+
+def test_it_retries_a_429_and_a_500_and_succeeds(pairs, openai_server):
+    script = replies(
+        FakeReply(status=429, text="slow down", headers={"retry-after": "0"}),
+        FakeReply(status=500, text="oops"),
+        FakeReply(text="[[A]]"),
+    )
+    openai_server.use(script)
+    config, run = start(pairs, openai_server, selection=Selection(ids=("p0",)))
+    assert len(openai_server.requests) == 4  # 429, 500, then both orders
+    assert run.status == JudgeRun.Status.DONE
+    assert values(config) == {"p0": "tie"}
+
+
+def test_it_fails_fast_on_a_refused_request_with_the_providers_message(pairs, openai_server):
+    openai_server.use(lambda body, i: FakeReply(status=401, text="invalid api key sk-FAKE"))
+    _, run = start(pairs, openai_server, concurrency=1)
+    assert run.status == JudgeRun.Status.FAILED
+    assert "invalid api key" in run.error
+    assert len(openai_server.requests) == 1
+
+
+def test_it_counts_tokens_and_cost_and_stops_at_the_cost_cap(pairs, openai_server):
+    ModelPrice.objects.create(model_prefix="fake", input_per_mtok=1000, output_per_mtok=2000)
+    openai_server.use(lambda b, i: FakeReply(text="[[A]]", tokens_in=100, tokens_out=50))
+    config = services.judge_config_create(
+        project=pairs, spec=spec(openai_server, concurrency=1), user=None
+    )
+    run = services.judge_run_start(
+        config=config,
+        criterion=Criterion.objects.get(project=pairs, name="preference"),
+        selection=Selection(),
+        user=None,
+        cost_cap=0.5,
+    )
+    run.refresh_from_db()
+    # Each request costs 100 x 1000 / 1e6 + 50 x 2000 / 1e6 = $0.2: the cap stops it early.
+    assert run.status == JudgeRun.Status.CANCELLED
+    assert "cost cap" in run.stop_reason
+    answers = JudgeAnswer.objects.filter(run=run)
+    assert answers.first().cost == pytest.approx(0.2)
+    assert 3 <= answers.count() < 12
+
+
+def test_it_judges_steps_from_the_processbench_critic(solutions, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="The error is here: \\boxed{2}"))
+    config, run = start(
+        solutions, openai_server, criterion="validity", template="processbench-critic"
+    )
+    prompt = openai_server.requests[0].body["messages"][-1]["content"]
+    assert "<paragraph_0>\nstep 0" in prompt and "<paragraph_3>" in prompt
+    rows = Judgement.objects.filter(rater=config.rater, item__external_id="s0")
+    by_step = {j.step.index: j.value for j in rows.select_related("step")}
+    assert by_step == {0: "correct", 1: "correct", 2: "incorrect"}
+    assert run.chunks.get().counts["judged"] == 3
+
+
+def test_it_runs_the_anthropic_path(pairs, anthropic_server):
+    anthropic_server.use(answer_a_wins_anthropic)
+    config, run = start(pairs, anthropic_server, parameters={"max_tokens": 256})
+    assert run.status == JudgeRun.Status.DONE
+    body = anthropic_server.requests[0].body
+    assert "impartial judge" in body["system"] and body["max_tokens"] == 256
+    assert values(config) == {f"p{i}": "a" for i in range(6)}
+
+
+def answer_a_wins_anthropic(body: dict, call_index: int) -> FakeReply:
+    prompt = body["messages"][-1]["content"]
+    if isinstance(prompt, list):
+        prompt = prompt[0]["text"]
+    shown_first = re.search(r"Assistant A's Answer\]\n(answer [AB])", prompt).group(1)
+    return FakeReply(text="[[A]]" if "A" in shown_first else "[[B]]")
