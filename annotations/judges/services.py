@@ -295,3 +295,83 @@ def judge_run_cancel(*, run: JudgeRun) -> bool:
             pk=run.pk, status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING]
         ).update(status=JudgeRun.Status.CANCELLED, stop_reason="cancelled")
     )
+
+
+# ---- preview and estimate ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptPreview:
+    item: str  # the item's external id
+    order: str
+    system: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run would ask: requests, tokens (input from the rendered prompts' length at
+    about 4 characters a token, output from max_tokens) and dollars when a price is known."""
+
+    n_items: int
+    n_requests: int
+    tokens_in: int
+    tokens_out: int
+    cost: float | None
+    prompts: list[PromptPreview]
+
+
+def judge_preview(
+    *,
+    project: Project,
+    spec: JudgeSpec,
+    criterion: Criterion,
+    selection: Selection,
+    user: AbstractBaseUser | None,
+    n_prompts: int = 2,
+) -> Estimate:
+    """The first prompts a run would send and its estimated size; writes nothing."""
+    from annotations.judges.context import prompt_context, requests_for
+    from annotations.judges.pricing import price_for
+    from annotations.judges.templates import render
+
+    built_in = built_ins().get(spec.template)
+    if built_in is None:
+        raise DomainError(f"Unknown template {spec.template!r}.")
+    problem = compatible(built_in=built_in, criterion=criterion)
+    if problem:
+        raise DomainError(problem)
+    if spec.provider != JudgeConfig.Provider.CHECKER:
+        base_url_check(base_url=spec.base_url, user=user)
+    system_text, template_text = _texts(spec, built_in)
+    parameters = parameters_clean(spec.parameters)
+    items = list(items_selected(project=project, kind=built_in.item_kind, selection=selection))
+    both = parameters.get("both_orders", built_in.asks_both_orders)
+    samples = parameters.get("samples", 1)
+    prompts, chars = [], 0
+    for item in items:
+        steps = list(item.steps.order_by("index").values_list("text", flat=True))
+        for request in requests_for(kind=item.kind, both_orders=both, samples=samples):
+            context = prompt_context(
+                item=item, steps=steps, criterion=criterion, order=request.order,
+                guidelines=project.guidelines,
+            )  # fmt: skip
+            try:
+                system = render(system_text, context) if system_text else ""
+                prompt = render(template_text, context) if template_text else ""
+            except TemplateProblem as exc:
+                raise DomainError(f"Item {item.external_id}: {exc.args[0]}") from None
+            chars += len(system) + len(prompt)
+            if len(prompts) < n_prompts:
+                prompts.append(PromptPreview(item.external_id, request.order, system, prompt))
+        if len(prompts) >= n_prompts and len(items) > 200:
+            break  # estimate the rest from the first items' average
+    per_item = len(requests_for(kind=built_in.item_kind, both_orders=both, samples=samples))
+    n_requests = len(items) * per_item
+    seen = min(len(items), max(1, len(prompts) // max(1, per_item)))
+    tokens_in = int(chars / 4 * len(items) / max(1, seen)) if items else 0
+    is_checker = spec.provider == JudgeConfig.Provider.CHECKER
+    tokens_out = 0 if is_checker else n_requests * parameters.get("max_tokens", 512)
+    price = None if is_checker else price_for(spec.model)
+    cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
+    return Estimate(len(items), n_requests, tokens_in, tokens_out, cost, prompts)
