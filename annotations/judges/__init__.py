@@ -1,0 +1,1 @@
+"""Model judges: configurations, prompt templates, providers, runs and offline checkers."""
