@@ -1,4 +1,4 @@
-"""MT-bench pairwise votes (Zheng et al. 2023): the human CSV, the GPT-4 pair CSV, the questions.
+"""MT-bench pairwise votes (Zheng et al. 2023): the vote CSVs, the questions, the answers.
 
 Pass every file as an argument, in any order; each is recognised by its contents:
 - a CSV with the columns `question_id,model_a,model_b,winner,judge,turn` (the human votes and
@@ -7,15 +7,33 @@ Pass every file as an argument, in any order; each is recognised by its contents
 - `reference_answer_gpt-4.jsonl` (`{question_id, choices: [{turns}]}`): optional, it fills in
   the reference answer of the math, reasoning and coding questions: the reference GPT-4 was
   shown as a judge in the paper. (The short human notes in question.jsonl's `reference` field
-  are not imported.) An item's content includes its reference answer, so pass the same
-  files on every import into one project.
+  are not imported.)
+- model answer files, FastChat's `model_answer/<model>.jsonl` (`{question_id, model_id,
+  choices: [{turns: [answer 1, answer 2]}]}`): optional, one per model, they fill in the
+  answer texts. A reference answer file has exactly this shape too (FastChat writes GPT-4's
+  references as `reference_answer/gpt-4.jsonl`), so here, and only here, the name decides: a
+  `choices` file whose name contains "reference", or that sits in a folder named
+  `reference_answer`, holds reference answers; any other one holds the answers of the model
+  its lines name. Two answers by one model to one question are an error (it catches the
+  reference file passed under a model answer's name next to that model's real answers).
+  Answers to questions or by models that no vote mentions are ignored.
+
+An item's content includes its reference answer and its answer texts, so pass the same files
+on every import into one project: an import with other answer files is rejected item by item.
 
 One pair item per (question, the two models in alphabetical order, turn), with the id
 `q81-alpaca-13b-vs-gpt-3.5-turbo-t1`; answer A is the model first in alphabetical order. A row
 that names the models the other way round has its verdict swapped (and `"swapped": true` in the
-judgement's meta, so position bias stays measurable). The answer texts are not in the data:
-`response_a` and `response_b` stay None. The item's prompt is the judged turn's question; a
-turn-2 prompt also shows the turn-1 question, marked as context.
+judgement's meta, so position bias stays measurable). The item's prompt is the judged turn's
+question; a turn-2 prompt also shows the turn-1 question, marked as context.
+
+`response_a` and `response_b` are the two models' answers to the judged turn, in the item's
+a/b order; None for a model without an answer file (or without an answer to that turn). The
+turn-2 votes judged the second answer in the context of the whole conversation, so a turn-2
+item also keeps the turn-1 answers, in item meta `turn1_answer_a` and `turn1_answer_b`: a
+judge prompt for "the whole conversation" reads them there. They are not in the prompt on
+purpose: the annotator interface shows the two answers in a per-annotator random side order,
+and turn-1 answers labelled A and B inside the prompt would then name the wrong sides.
 
 Raters: `expert_N` (group `expert`) and `author_N` (group `author`) are people; `gpt4_pair` is
 the model GPT-4 (group `gpt-4`). "tie (inconsistent)" (GPT-4's verdict flipped when the answers
@@ -81,10 +99,16 @@ class Question:
     references: list[str] | None = None
 
 
+# (model, question id) -> the model's answer to each turn
+Answers = dict[tuple[str, int], list[str]]
+
+
 def parse(paths: list[Path]) -> Iterator[Record]:
     """Yield the preference criterion, the pair items and the votes of MT-bench files."""
     questions: dict[int, Question] = {}
     references: dict[int, list[str]] = {}
+    answers: Answers = {}
+    answered_at: dict[tuple[str, int], Origin] = {}
     vote_files: list[Path] = []
     for path in paths:
         kind, error = _kind(Path(path))
@@ -94,6 +118,8 @@ def parse(paths: list[Path]) -> Iterator[Record]:
             yield from _read_jsonl(Path(path), _question, questions)
         elif kind == "references":
             yield from _read_jsonl(Path(path), _reference, references)
+        elif kind == "answers":
+            yield from _read_answers(Path(path), answers, answered_at)
         else:
             vote_files.append(Path(path))
     if not vote_files:
@@ -102,17 +128,18 @@ def parse(paths: list[Path]) -> Iterator[Record]:
     if not questions:
         yield LineError(first, "", "question.jsonl is missing: pass it too, for the questions")
         return
-    for question_id, answers in references.items():
+    for question_id, texts in references.items():
         if question_id in questions:
-            questions[question_id].references = answers
+            questions[question_id].references = texts
     yield CriterionRecord(origin=first, name=CRITERION, target="item", scale="pairwise")
     repeats: dict[tuple[str, str], list[str]] = defaultdict(list)
-    yield from _items(vote_files, questions, repeats)
+    yield from _items(vote_files, questions, answers, repeats)
     yield from _votes(vote_files, questions, repeats)
 
 
 def _kind(path: Path) -> tuple[str, LineError | None]:
-    """questions, references or votes, from the first line of the file."""
+    """questions, references, answers or votes, from the first line (and, for the two
+    `choices` files, which have the same shape, the name) of the file."""
     try:
         # utf-8-sig: a CSV saved by a spreadsheet starts with a byte order mark.
         with open(path, encoding="utf-8-sig") as handle:
@@ -127,8 +154,10 @@ def _kind(path: Path) -> tuple[str, LineError | None]:
         if isinstance(obj, dict) and "turns" in obj:
             return "questions", None
         if isinstance(obj, dict) and "choices" in obj:
-            return "references", None
-        message = "is neither question.jsonl nor a reference answer file (no turns or choices)"
+            if _named_reference(path) or "model_id" not in obj:
+                return "references", None
+            return "answers", None
+        message = "is neither question.jsonl nor an answer file (no turns or choices)"
         return "", LineError(Origin(path.name, 1), "", message)
     header = next(csv.reader([head]), [])
     missing = [name for name in CSV_COLUMNS if name not in header]
@@ -136,6 +165,10 @@ def _kind(path: Path) -> tuple[str, LineError | None]:
         message = f"is not an MT-bench vote CSV: missing column(s) {', '.join(missing)}"
         return "", LineError(Origin(path.name, 1), "", message)
     return "votes", None
+
+
+def _named_reference(path: Path) -> bool:
+    return "reference" in path.name.lower() or path.parent.name == "reference_answer"
 
 
 def _read_jsonl(
@@ -148,6 +181,38 @@ def _read_jsonl(
         else:
             question_id, value = built
             into[question_id] = value
+
+
+def _read_answers(
+    path: Path, into: Answers, answered_at: dict[tuple[str, int], Origin]
+) -> Iterator[LineError]:
+    """Fill `into` with (model, question id) -> answers per turn; yield the bad lines."""
+    for origin, built in json_lines([path], lambda obj, _: _answer(obj)):
+        if isinstance(built, FieldError):
+            yield LineError(origin, built.field, built.message)
+            continue
+        key, turns = built
+        if key in answered_at:
+            message = f"{key[0]} answers question {key[1]} twice: also {answered_at[key]}"
+            yield LineError(origin, "question_id", message)
+            continue
+        answered_at[key] = origin
+        into[key] = turns
+
+
+def _answer(obj: dict) -> tuple[tuple[str, int], list[str]]:
+    model = obj.get("model_id")
+    if not isinstance(model, str) or not model:
+        raise FieldError("model_id", f"must be a model name, got {model!r}")
+    question_id = _question_id(obj)
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise FieldError("choices", "must be a non-empty list of objects")
+    turns = choices[0].get("turns")
+    # An empty answer is an answer (llama-13b gave one to question 127's first turn).
+    if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
+        raise FieldError("choices", "the first choice's turns must be a non-empty list of strings")
+    return (model, question_id), turns
 
 
 def _question_id(obj: dict) -> int:
@@ -212,7 +277,10 @@ def _vote(row: dict) -> Vote:
 
 
 def _items(
-    paths: list[Path], questions: dict[int, Question], repeats: dict[tuple[str, str], list[str]]
+    paths: list[Path],
+    questions: dict[int, Question],
+    answers: Answers,
+    repeats: dict[tuple[str, str], list[str]],
 ) -> Iterator[ItemRecord]:
     """Each pair item once; fills `repeats` with the values of every vote after the first."""
     items: set[str] = set()
@@ -225,7 +293,7 @@ def _items(
         votes.add(vote.key)
         if vote.item_id not in items:
             items.add(vote.item_id)
-            yield _item(origin, vote, questions[vote.question_id])
+            yield _item(origin, vote, questions[vote.question_id], answers)
 
 
 def _votes(
@@ -255,7 +323,12 @@ def _problem(vote: Vote, questions: dict[int, Question]) -> tuple[str, str] | No
     return None
 
 
-def _item(origin: Origin, vote: Vote, question: Question) -> ItemRecord:
+def _turn_answer(answers: Answers, model: str, question_id: int, turn: int) -> str | None:
+    turns = answers.get((model, question_id), [])
+    return turns[turn - 1] if len(turns) >= turn else None
+
+
+def _item(origin: Origin, vote: Vote, question: Question, answers: Answers) -> ItemRecord:
     prompt = question.turns[0]
     if vote.turn == 2:
         prompt = (
@@ -266,19 +339,27 @@ def _item(origin: Origin, vote: Vote, question: Question) -> ItemRecord:
         )
     references = question.references or []
     reference = references[vote.turn - 1] if len(references) >= vote.turn else ""
+    meta = {
+        "turn": vote.turn,
+        "category": question.category,
+        "model_a": vote.first,
+        "model_b": vote.second,
+        "question_id": vote.question_id,
+    }
+    if vote.turn == 2:
+        for side, model in (("a", vote.first), ("b", vote.second)):
+            earlier = _turn_answer(answers, model, vote.question_id, 1)
+            if earlier is not None:
+                meta[f"turn1_answer_{side}"] = earlier
     return ItemRecord(
         origin=origin,
         external_id=vote.item_id,
         kind="pair",
         prompt=prompt,
+        response_a=_turn_answer(answers, vote.first, vote.question_id, vote.turn),
+        response_b=_turn_answer(answers, vote.second, vote.question_id, vote.turn),
         reference_answer=reference or None,
-        meta={
-            "turn": vote.turn,
-            "category": question.category,
-            "model_a": vote.first,
-            "model_b": vote.second,
-            "question_id": vote.question_id,
-        },
+        meta=meta,
     )
 
 

@@ -18,8 +18,22 @@ takes the file's name.
   what a judge that reads only the final answer says. Where it says "correct" and the experts
   do not, an answer-only check passed a flawed solution.
 
-The files are small, so each is loaded whole; a file's items are yielded before its
-judgements. Errors name the file and the entry (1-based).
+Reference answers (`parse(..., leave_one_out_references=True)`; off by default, `load_demo`
+turns it on). ProcessBench ships no reference answers, only `final_answer_correct`, but many
+problems come with several solutions (by different generators). With the option, an item's
+`reference_answer` is the final answer (`annotations.judges.checker.final_answer`, the last
+`\\boxed{}`) of ANOTHER solution of the same problem (the same problem text, in any of the
+files passed) that the data set marks `final_answer_correct: true`, the first such one in file
+and entry order; item meta `reference_source` names the solution it came from. Never the
+item's own answer, so an answer checker compared with the data set's own verdict is not
+shown its own label. An item without such a neighbour has no reference. Off by default
+because (1) an import of a user's files should not put references in that the files do not
+contain, and (2) an item's content includes its reference, so the same solution imported
+with another set of files (another neighbour, or none) would become a different item and the
+import would be rejected; the demo's files are fixed.
+
+The files are small, so they are all loaded first (the references need every file); a
+file's items are yielded before its judgements. Errors name the file and the entry (1-based).
 """
 
 import json
@@ -31,13 +45,18 @@ from typing import Any
 from annotations.importers.errors import FieldError, LineError, Origin
 from annotations.importers.reading import json_entries, load_json
 from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
+from annotations.judges.checker import final_answer
 
 LABELS = ["correct", "incorrect"]
 EXPERTS = "processbench_experts"
 OUTCOME_CHECK = "outcome_check"
 
 
-def parse(paths: list[Path]) -> Iterator[Record]:
+# problem text -> (solution id, final answer) of its solutions with a correct final answer
+Answers = dict[str, list[tuple[str, str]]]
+
+
+def parse(paths: list[Path], *, leave_one_out_references: bool = False) -> Iterator[Record]:
     """Yield the two criteria, then each file's solutions and their judgements."""
     if not paths:
         return
@@ -53,8 +72,9 @@ def parse(paths: list[Path]) -> Iterator[Record]:
     yield CriterionRecord(
         origin=first, name="solution_correct", target="item", scale="nominal", labels=LABELS
     )
-    for path in map(Path, paths):
-        data, error = load_json(path)
+    files = [(path, *load_json(path)) for path in map(Path, paths)]
+    answers = _correct_answers(files) if leave_one_out_references else {}
+    for path, data, error in files:
         if error is not None:
             yield error
             continue
@@ -63,7 +83,8 @@ def parse(paths: list[Path]) -> Iterator[Record]:
             continue
         # A file's items go before its judgements, so the writer stores them in batches.
         judgements: list[Record] = []
-        read = json_entries(data, path.name, partial(_solution, default_subset=path.stem))
+        build = partial(_solution, default_subset=path.stem, answers=answers)
+        read = json_entries(data, path.name, build)
         for origin, built in read:
             if isinstance(built, FieldError):
                 yield LineError(origin, built.field, built.message)
@@ -72,6 +93,37 @@ def parse(paths: list[Path]) -> Iterator[Record]:
             yield item
             judgements.extend(labels)
         yield from judgements
+
+
+def _correct_answers(files: list[tuple[Path, Any, LineError | None]]) -> Answers:
+    """Every problem's solutions marked final_answer_correct that have a boxed final answer.
+
+    Malformed files and entries are skipped here; `parse` and `_solution` report them.
+    """
+    answers: Answers = {}
+    for _, data, _ in files:
+        for entry in data if isinstance(data, list) else []:
+            if not isinstance(entry, dict) or entry.get("final_answer_correct") is not True:
+                continue
+            steps, problem, item_id = entry.get("steps"), entry.get("problem"), entry.get("id")
+            if not (isinstance(steps, list) and isinstance(problem, str)):
+                continue
+            answer = final_answer("\n".join(s for s in steps if isinstance(s, str)))
+            if answer and isinstance(item_id, str):
+                answers.setdefault(problem.strip(), []).append((item_id, answer))
+    return answers
+
+
+def _reference(answers: Answers, problem: str, item_id: str) -> tuple[str, str] | None:
+    """(answer, source id) of the first other correct solution of `problem`, if any."""
+    return next(
+        (
+            (answer, source)
+            for source, answer in answers.get(problem.strip(), [])
+            if source != item_id
+        ),
+        None,
+    )
 
 
 def _field(entry: dict, name: str, kind: type, what: str) -> Any:
@@ -83,7 +135,7 @@ def _field(entry: dict, name: str, kind: type, what: str) -> Any:
 
 
 def _solution(
-    entry: Any, origin: Origin, default_subset: str
+    entry: Any, origin: Origin, default_subset: str, answers: Answers
 ) -> tuple[ItemRecord, list[JudgementRecord]]:
     """The item and judgements of one entry, built only once the whole entry is valid."""
     if not isinstance(entry, dict):
@@ -97,13 +149,19 @@ def _solution(
     if not -1 <= label < len(steps):
         raise FieldError("label", f"must be -1 or a step index 0..{len(steps) - 1}, got {label}")
     final_answer_correct = _field(entry, "final_answer_correct", bool, "true or false")
+    problem = _field(entry, "problem", str, "a string")
+    meta = {"subset": subset, "generator": _field(entry, "generator", str, "a string")}
+    reference = _reference(answers, problem, item_id)
+    if reference is not None:
+        meta["reference_source"] = reference[1]
     item = ItemRecord(
         origin=origin,
         external_id=item_id,
         kind="solution",
-        prompt=_field(entry, "problem", str, "a string"),
+        prompt=problem,
         steps=steps,
-        meta={"subset": subset, "generator": _field(entry, "generator", str, "a string")},
+        reference_answer=reference[0] if reference is not None else None,
+        meta=meta,
     )
     judged = len(steps) if label == -1 else label + 1
     experts_verdict = "correct" if label == -1 else "incorrect"

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from annotations import services
 from annotations.models import Item, Judgement, Membership, Project
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "annotations" / "demo_data"
@@ -42,6 +43,13 @@ def test_it_loads_the_demo_twice_without_changing_anything_the_second_time(monke
     steps = sum(len(e["steps"]) if e["label"] == -1 else e["label"] + 1 for e in solutions)
     assert loaded["ProcessBench"] == steps + 2 * len(solutions) == 2674
     assert Item.objects.filter(project__name="ProcessBench").count() == 400
+    pairs = Item.objects.filter(project__name="MT-bench")
+    assert pairs.count() == 2400 and not pairs.filter(response_a=None).exists()
+    assert not pairs.filter(response_b=None).exists()
+    assert pairs.filter(meta__turn=2, meta__has_key="turn1_answer_a").count() == 1200
+    with_reference = Item.objects.filter(project__name="ProcessBench", reference_answer__gt="")
+    assert with_reference.count() == 6  # few sampled problems have a second solution
+    assert all(item.meta["reference_source"] != item.external_id for item in with_reference)
     assert "http://127.0.0.1:8123/" in first
     assert "admin       password s3cret-demo" in first
 
@@ -86,3 +94,18 @@ def test_it_keeps_a_changed_password_and_edited_guidelines(monkeypatch):
     admin.refresh_from_db()
     assert admin.check_password("changed-by-admin")
     assert Project.objects.get(name="SummEval").guidelines == "Our own rules."
+
+
+@pytest.mark.django_db
+def test_it_leaves_an_mt_bench_loaded_without_answers_and_says_how_to_get_them():
+    project = services.project_get_or_create(name="MT-bench")
+    old_files = ["mt_bench_human.csv", "mt_bench_gpt4_pair.csv", "question.jsonl"]
+    services.items_import(
+        project=project,
+        paths=[DEMO_DATA / "mt_bench" / name for name in old_files],
+        format="mtbench",
+    )
+    out = _load()
+    assert "MT-bench: already loaded, left as it is" in out
+    assert "delete the MT-bench project, or db.sqlite3, and run again" in out
+    assert Item.objects.filter(project=project, response_a=None).count() == 2400

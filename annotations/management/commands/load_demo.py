@@ -8,22 +8,43 @@ DEMO_PASSWORD (default "judgeapp-demo"). `make run` runs this every time, so it 
 person's change: a password is set only when the account is created (never reset to the
 well-known default), a description or guidelines only where they are blank. `make run` runs
 `migrate` before this.
+
+MT-bench comes with the six models' answer texts; ProcessBench with reference answers taken,
+leave-one-out, from another correct solution of the same problem (the processbench importer's
+`leave_one_out_references`; only 6 of the 400 sampled solutions have such a neighbour). A
+database loaded before the answer texts were shipped keeps its MT-bench project as it is:
+the demo is loaded once, and a re-import would clash with the stored items, whose content
+has no answers. The command then says how to get the texts: delete that project (or
+db.sqlite3) and run it again.
 """
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from annotations import services
-from annotations.models import Judgement, Membership, Project
+from annotations.importers import FORMATS, processbench
+from annotations.importers.records import Record
+from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
+from annotations.models import Item, Judgement, Membership, Project
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
 DEFAULT_PASSWORD = "judgeapp-demo"  # noqa: S105 - a local demo login, printed on purpose
 ANNOTATORS = ("annotator1", "annotator2")
+MT_BENCH_MODELS = (
+    "alpaca-13b",
+    "claude-v1",
+    "gpt-3.5-turbo",
+    "gpt-4",
+    "llama-13b",
+    "vicuna-13b-v1.2",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,7 @@ class DemoProject:
     files: tuple[str, ...]
     description: str
     guidelines: str
+    parse: Callable[[list[Path]], Iterator[Record]]
 
 
 MT_BENCH_GUIDELINES = """\
@@ -48,7 +70,7 @@ question the turn-1 question is shown first, as context: judge only the answer t
   against it first.
 
 The stored votes are from Zheng et al. (2023): 58 expert annotators, 7 paper authors and
-GPT-4 as a pairwise judge. The answer texts are not part of the published votes.
+GPT-4 as a pairwise judge, cast on these same answers (FastChat's generation of May 2023).
 """
 
 PROCESSBENCH_GUIDELINES = """\
@@ -94,12 +116,14 @@ PROJECTS = (
             "mt_bench/mt_bench_gpt4_pair.csv",
             "mt_bench/question.jsonl",
             "mt_bench/reference_answer_gpt-4.jsonl",
+            *(f"mt_bench/model_answer/{model}.jsonl" for model in MT_BENCH_MODELS),
         ),
         description=(
             "Pairwise preferences on MT-bench questions: expert and author votes next to "
             "GPT-4 as a judge, on the same answer pairs (Zheng et al. 2023)."
         ),
         guidelines=MT_BENCH_GUIDELINES,
+        parse=FORMATS["mtbench"],
     ),
     DemoProject(
         name="ProcessBench",
@@ -112,6 +136,7 @@ PROJECTS = (
             "first wrong step, and an answer-only check (a sample of 400 from ProcessBench)."
         ),
         guidelines=PROCESSBENCH_GUIDELINES,
+        parse=partial(processbench.parse, leave_one_out_references=True),
     ),
     DemoProject(
         name="SummEval",
@@ -127,6 +152,7 @@ PROJECTS = (
             "relevance by 3 experts and 5 crowd workers (Fabbri et al. 2021)."
         ),
         guidelines=SUMMEVAL_GUIDELINES,
+        parse=FORMATS["summeval"],
     ),
 )
 
@@ -161,10 +187,13 @@ class Command(BaseCommand):
     def _load(self, project: Project, demo: DemoProject) -> None:
         if Judgement.objects.filter(item__project=project).exists():
             self.stdout.write(f"{demo.name}: already loaded, left as it is")
+            if demo.format == "mtbench" and _lacks_answers(project):
+                self.stdout.write(
+                    f"  (loaded before the answer texts were shipped: delete the {demo.name} "
+                    "project, or db.sqlite3, and run again to see them)"
+                )
             return
-        counts = services.items_import(
-            project=project, paths=[DEMO_DATA / name for name in demo.files], format=demo.format
-        )
+        counts = _import(project, demo.parse([DEMO_DATA / name for name in demo.files]))
         # Two annotators per item, so the demo's annotators can be compared with each other;
         # ProcessBench is labelled as its experts did, stopping at the earliest error.
         Project.objects.filter(pk=project.pk).update(
@@ -174,6 +203,19 @@ class Command(BaseCommand):
             f"{demo.name}: {counts.items_created:,} items, "
             f"{counts.judgements_created:,} judgements, {counts.raters_created:,} raters"
         )
+
+
+def _import(project: Project, records: Iterator[Record]) -> ImportCounts:
+    """The import `services.items_import` runs, with a parser of the demo's choosing: the
+    service takes a format name only, and the demo turns on an importer option."""
+    try:
+        return ImportWriter(project).run(records)
+    except ImportRejected as exc:
+        raise CommandError("\n".join([str(exc), *exc.errors])) from None
+
+
+def _lacks_answers(project: Project) -> bool:
+    return Item.objects.filter(project=project, kind="pair", response_a__isnull=True).exists()
 
 
 def _users(password: str) -> tuple[list, set[str]]:

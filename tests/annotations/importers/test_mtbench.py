@@ -1,6 +1,7 @@
 """The MT-bench importer, on the real human and GPT-4 votes copied into demo_data."""
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -152,3 +153,123 @@ def test_it_rejects_a_file_that_is_not_mt_bench(project, tmp_path):
     with pytest.raises(DomainError) as exc:
         services.items_import(project=project, paths=[other, QUESTIONS], format="mtbench")
     assert "other.csv line 1: is not an MT-bench vote CSV: missing column(s)" in exc.value.errors[0]
+
+
+# ---- answer texts, from small files written here -----------------------------------------
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _answers(model: str, question_id: int, *turns: str) -> dict:
+    return {
+        "question_id": question_id,
+        "answer_id": f"{model}-{question_id}",
+        "model_id": model,
+        "choices": [{"index": 0, "turns": list(turns)}],
+        "tstamp": 1685358807.7,
+    }
+
+
+@pytest.fixture
+def small(tmp_path) -> dict[str, Path]:
+    """Two questions; votes on q81 (turns 1 and 2, models named in reverse order) and q82."""
+    votes = tmp_path / "votes.csv"
+    votes.write_text(
+        "question_id,model_a,model_b,winner,judge,turn\n"
+        "81,gpt-4,alpaca-13b,model_a,expert_1,1\n"
+        "81,gpt-4,alpaca-13b,tie,expert_1,2\n"
+        "82,claude-v1,llama-13b,model_b,gpt4_pair,1\n"
+    )
+    questions = _jsonl(
+        tmp_path / "question.jsonl",
+        [
+            {"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Shorter."]},
+            {"question_id": 82, "category": "math", "turns": ["What is 2+2?", "And 3+3?"]},
+        ],
+    )
+    return {"votes": votes, "questions": questions, "dir": tmp_path}
+
+
+def _import(project, *paths: Path):
+    return services.items_import(project=project, paths=list(paths), format="mtbench")
+
+
+@pytest.mark.django_db
+def test_it_fills_the_answers_of_each_pair_in_its_a_b_order(project, small):
+    gpt4 = _jsonl(small["dir"] / "gpt-4.jsonl", [_answers("gpt-4", 81, "G1", "G2")])
+    alpaca = _jsonl(small["dir"] / "alpaca.jsonl", [_answers("alpaca-13b", 81, "A1", "A2")])
+    _import(project, small["votes"], small["questions"], gpt4, alpaca)
+
+    first = Item.objects.get(external_id="q81-alpaca-13b-vs-gpt-4-t1")
+    assert (first.response_a, first.response_b) == ("A1", "G1")
+    assert "turn1_answer_a" not in first.meta
+    second = Item.objects.get(external_id="q81-alpaca-13b-vs-gpt-4-t2")
+    assert (second.response_a, second.response_b) == ("A2", "G2")
+    assert (second.meta["turn1_answer_a"], second.meta["turn1_answer_b"]) == ("A1", "G1")
+    assert second.prompt.startswith("[Turn 1 question, already answered - context only]\n")
+
+
+@pytest.mark.django_db
+def test_it_ignores_answers_nobody_voted_on_and_keeps_none_for_a_missing_model(project, small):
+    answers = _jsonl(
+        small["dir"] / "claude.jsonl",
+        [
+            _answers("claude-v1", 82, "C1", "C2"),
+            _answers("claude-v1", 81, "not voted on", "x"),
+            _answers("vicuna-13b-v1.2", 82, "no pair has vicuna", "x"),
+        ],
+    )
+    imported = _import(project, small["votes"], small["questions"], answers)
+    assert imported.items_created == 3
+    item = Item.objects.get(external_id="q82-claude-v1-vs-llama-13b-t1")
+    assert (item.response_a, item.response_b) == ("C1", None)
+    assert Item.objects.filter(response_a=None, response_b=None).count() == 2
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_file_named_as_reference_answers_for_the_references(project, small):
+    references = _jsonl(
+        small["dir"] / "reference_answer_gpt-4.jsonl", [_answers("gpt-4", 82, "4", "6")]
+    )
+    _import(project, small["votes"], small["questions"], references)
+    item = Item.objects.get(external_id="q82-claude-v1-vs-llama-13b-t1")
+    assert item.reference_answer == "4"
+    assert item.response_a is None
+
+
+@pytest.mark.django_db
+def test_it_rejects_malformed_answer_lines_naming_file_line_and_field(project, small):
+    bad = small["dir"] / "answers.jsonl"
+    lines = [
+        json.dumps(_answers("gpt-4", 81, "G1", "G2")),
+        "{not json",
+        json.dumps({**_answers("gpt-4", 82, "x"), "choices": []}),
+        json.dumps(_answers("gpt-4", 81, "again", "again")),
+        json.dumps({**_answers("", 82, "x"), "model_id": 7}),
+        json.dumps({**_answers("gpt-4", 83, "x"), "question_id": "83"}),
+    ]
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DomainError) as exc:
+        _import(project, small["votes"], small["questions"], bad)
+    assert exc.value.errors == [
+        "answers.jsonl line 2: not valid JSON",
+        "answers.jsonl line 3, field 'choices': must be a non-empty list of objects",
+        "answers.jsonl line 4, field 'question_id': gpt-4 answers question 81 twice: "
+        "also answers.jsonl line 1",
+        "answers.jsonl line 5, field 'model_id': must be a model name, got 7",
+        "answers.jsonl line 6, field 'question_id': must be an integer, got '83'",
+    ]
+    assert _db_counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_it_imports_the_same_answers_again_without_changes(project, small):
+    gpt4 = _jsonl(small["dir"] / "gpt-4.jsonl", [_answers("gpt-4", 81, "G1", "G2")])
+    files = (small["votes"], small["questions"], gpt4)
+    imported = _import(project, *files)
+    again = _import(project, *files)
+    assert (again.items_created, again.judgements_created) == (0, 0)
+    assert again.judgements_unchanged == imported.judgements_created == 3

@@ -7,6 +7,9 @@ import pytest
 
 from annotations import services
 from annotations.errors import DomainError
+from annotations.importers import processbench
+from annotations.importers.records import ItemRecord
+from annotations.importers.writer import ImportWriter
 from annotations.models import Criterion, Item, Judgement, Rater, Step
 
 DATA = Path(__file__).resolve().parents[3] / "annotations" / "demo_data" / "processbench"
@@ -161,3 +164,63 @@ def test_it_rejects_malformed_entries_naming_file_entry_and_field(project, tmp_p
         "broken.json line 3: not valid JSON (Expecting property name enclosed in double quotes)",
     ]
     assert _db_counts() == before
+
+
+def _entry(item_id: str, problem: str, last_step: str, correct: bool) -> dict:
+    return {
+        "id": item_id,
+        "generator": "m",
+        "problem": problem,
+        "steps": ["Let us compute.", last_step],
+        "final_answer_correct": correct,
+        "label": -1 if correct else 1,
+    }
+
+
+def _references(paths: list[Path], **options) -> dict[str, tuple]:
+    items = [r for r in processbench.parse(paths, **options) if isinstance(r, ItemRecord)]
+    return {r.external_id: (r.reference_answer, r.meta.get("reference_source")) for r in items}
+
+
+@pytest.fixture
+def several_solutions(tmp_path) -> list[Path]:
+    """Problem P solved four times (two right, one wrong, one right without a boxed answer,
+    the second right one in another file); problem Q once."""
+    first, second = tmp_path / "math.json", tmp_path / "omnimath.json"
+    first.write_text(
+        json.dumps(
+            [
+                _entry("math-0", "P", "So $\\boxed{\\frac{1}{2}}$.", True),
+                _entry("math-1", "P", "So $\\boxed{3}$.", False),
+                _entry("math-2", "P", "So the answer is 1/2.", True),
+                _entry("math-3", "Q", "So $\\boxed{7}$.", True),
+            ]
+        )
+    )
+    second.write_text(json.dumps([_entry("omnimath-0", "P", "It is $\\boxed{0.5}$.", True)]))
+    return [first, second]
+
+
+def test_it_takes_the_reference_from_another_correct_solution_of_the_same_problem(
+    several_solutions,
+):
+    assert _references(several_solutions, leave_one_out_references=True) == {
+        "math-0": ("0.5", "omnimath-0"),  # never its own answer
+        "math-1": ("\\frac{1}{2}", "math-0"),
+        "math-2": ("\\frac{1}{2}", "math-0"),
+        "math-3": (None, None),  # the only solution of Q
+        "omnimath-0": ("\\frac{1}{2}", "math-0"),
+    }
+
+
+def test_it_adds_no_reference_unless_asked(several_solutions):
+    assert set(_references(several_solutions).values()) == {(None, None)}
+
+
+@pytest.mark.django_db
+def test_it_stores_the_derived_reference_and_its_source(project, several_solutions):
+    records = processbench.parse(several_solutions, leave_one_out_references=True)
+    ImportWriter(project).run(records)
+    item = Item.objects.get(external_id="math-1")
+    assert item.reference_answer == "\\frac{1}{2}"
+    assert item.meta == {"subset": "math", "generator": "m", "reference_source": "math-0"}
