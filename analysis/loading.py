@@ -62,16 +62,14 @@ def _or_nan(length: int | None) -> float:
 
 
 def judgement_arrays(*, criterion: Criterion, index: ProjectIndex) -> JudgementArrays:
-    rows = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
-    n = len(rows)
-    item_pk = np.fromiter((r.item_id for r in rows), dtype=np.int64, count=n)
+    columns = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
+    # None (an item-level judgement) becomes NaN, then ITEM_TARGET.
+    step = np.array(columns.steps, dtype=np.float64)
     return JudgementArrays(
-        item=np.searchsorted(index.item_pk, item_pk),
-        step=np.fromiter(
-            (ITEM_TARGET if r.step is None else r.step for r in rows), dtype=np.int64, count=n
-        ),
-        rater=np.fromiter((r.rater_id for r in rows), dtype=np.int64, count=n),
-        code=np.fromiter((r.code for r in rows), dtype=np.float64, count=n),
+        item=np.searchsorted(index.item_pk, np.array(columns.item_ids, dtype=np.int64)),
+        step=np.where(np.isnan(step), ITEM_TARGET, step).astype(np.int64),
+        rater=np.array(columns.rater_ids, dtype=np.int64),
+        code=np.array(columns.codes, dtype=np.float64),
     )
 
 
