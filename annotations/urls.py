@@ -11,4 +11,5 @@ urlpatterns = [
     path("imports/<int:job_id>/", views.import_detail, name="import-detail"),
     path("imports/<int:job_id>/status/", views.import_status, name="import-status"),
     path("annotate/", include("annotations.annotate.urls")),
+    path("", include("annotations.judges.urls")),
 ]

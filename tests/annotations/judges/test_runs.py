@@ -60,12 +60,12 @@ def spec(server, template="mtbench-pair", **extra) -> JudgeSpec:
     return JudgeSpec(**(fields | extra))
 
 
-def start(project, server, criterion="preference", selection=Selection(), **extra):
+def start(project, server, criterion="preference", selection=None, **extra):
     config = services.judge_config_create(project=project, spec=spec(server, **extra), user=None)
     run = services.judge_run_start(
         config=config,
         criterion=Criterion.objects.get(project=project, name=criterion),
-        selection=selection,
+        selection=selection or Selection(),
         user=None,
         api_key_env="FAKE_KEY",
     )

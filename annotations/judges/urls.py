@@ -1,0 +1,12 @@
+from django.urls import path
+
+from annotations.judges import views
+
+app_name = "judges"
+
+urlpatterns = [
+    path("projects/<slug:slug>/judges/", views.judge_list, name="list"),
+    path("judge-runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("judge-runs/<int:run_id>/status/", views.run_status, name="run-status"),
+    path("judge-runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+]

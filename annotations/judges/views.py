@@ -1,0 +1,88 @@
+"""The lead's pages for model judges: configure, preview, run, watch, cancel. Leads only."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotations import selectors as core_selectors
+from annotations.errors import DomainError
+from annotations.judges import selectors, services
+from annotations.judges.forms import JudgeForm
+from annotations.models import Project
+
+
+def _page(request: HttpRequest, project: Project, form: JudgeForm, **extra) -> HttpResponse:
+    context = {
+        "project": project,
+        "form": form,
+        "configs": selectors.configs_for_lead(project_id=project.pk),
+        "runs": selectors.runs_for_lead(project_id=project.pk)[:20],
+        **extra,
+    }
+    return render(request, "annotations/judges/list.html", context, status=extra.get("status", 200))
+
+
+@login_required
+def judge_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the judges and runs and the form. POST: preview, or create the judge and run it."""
+    project = core_selectors.project_get_for_lead(user=request.user, slug=slug)
+    staff = request.user.is_staff
+    if request.method != "POST":
+        initial = {"group": "llm-judge", "provider": "openai"}
+        return _page(request, project, JudgeForm(project=project, staff=staff, initial=initial))
+    form = JudgeForm(request.POST, project=project, staff=staff)
+    if not form.is_valid():
+        return _page(request, project, form, status=400)
+    try:
+        if request.POST.get("action") == "preview":
+            estimate = services.judge_preview(
+                project=project,
+                spec=form.spec(),
+                criterion=form.criterion_object(),
+                selection=form.selection(),
+                user=request.user,
+            )
+            return _page(request, project, form, estimate=estimate)
+        config = services.judge_config_create(project=project, spec=form.spec(), user=request.user)
+        run = services.judge_run_start(
+            config=config,
+            criterion=form.criterion_object(),
+            selection=form.selection(),
+            user=request.user,
+            cost_cap=form.cleaned_data["cost_cap"],
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _page(request, project, form, status=400)
+    return redirect("annotations:judges:run-detail", run_id=run.pk)
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    context = {
+        "run": run,
+        "project": run.config.project,
+        "progress": selectors.run_progress(run=run),
+        "answers": selectors.run_answers(run=run),
+    }
+    return render(request, "annotations/judges/run_detail.html", context)
+
+
+@login_required
+def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    return JsonResponse(selectors.run_progress(run=run).as_dict())
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    if services.judge_run_cancel(run=run):
+        messages.success(request, "Cancelled: requests already answered are kept.")
+    else:
+        messages.info(request, "The run had already ended.")
+    return redirect("annotations:judges:run-detail", run_id=run.pk)
