@@ -17,7 +17,7 @@ retry at all above that; anthropic honours any positive value. A `Retry-After: 0
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anthropic
@@ -89,7 +89,8 @@ class ProviderSettings:
     provider: str
     model: str
     base_url: str = ""
-    api_key: str = ""
+    # Out of repr, so that logging the settings or a client does not print it.
+    api_key: str = field(default="", repr=False)
     timeout_s: float = 60.0
     max_retries: int = 5
 
