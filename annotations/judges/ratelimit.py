@@ -22,8 +22,6 @@ from urllib.parse import quote
 import redis
 
 BURST_S = 1.0
-# Waits are cut into slices so that a blocked worker looks again soon after others' debts clear.
-MAX_SLEEP_S = 5.0
 REDIS_PREFIX = "judgeapp:ratelimit:"
 
 
@@ -63,8 +61,9 @@ class Limiter:
 
     def acquire(self, tokens: int) -> None:
         """Block until one request of `tokens` tokens fits both limits, and take its budget."""
+        # Other holders of the key may take the budget first, so a wait is a time to look again.
         while (wait := self.try_acquire(tokens)) > 0:
-            self.sleep(min(wait, MAX_SLEEP_S))
+            self.sleep(wait)
 
 
 def limiter_for(*, key: str, rpm: int, tpm: int) -> Limiter:
@@ -72,7 +71,7 @@ def limiter_for(*, key: str, rpm: int, tpm: int) -> Limiter:
     from django.conf import settings
 
     url = settings.CELERY_BROKER_URL or ""
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://")):
         return Limiter(key=key, rpm=rpm, tpm=tpm, buckets=_redis_buckets(url))
     return Limiter(key=key, rpm=rpm, tpm=tpm, buckets=LOCAL_BUCKETS)
 
