@@ -154,18 +154,23 @@ def _job(work: ChunkWork, item: Item, request: Request) -> Job:
     return Job(item, request, system, prompt)
 
 
-def _still_running(run: JudgeRun, spent_here: float = 0.0) -> None:
-    """RunStopped when the run was cancelled or failed, or its cost reached the cap."""
+def _still_running(run: JudgeRun) -> float:
+    """What the run has spent so far; RunStopped when it was cancelled or failed, or its
+    cost reached the cap."""
     current = JudgeRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
     if current not in (JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING):
         raise RunStopped(current)
-    if run.cost_cap is not None:
-        spent = JudgeAnswer.objects.filter(run=run).aggregate(c=Sum("cost"))["c"] or 0.0
-        if spent >= run.cost_cap:
-            JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).update(
-                status=JudgeRun.Status.CANCELLED, stop_reason=f"cost cap ${run.cost_cap:g} reached"
-            )
-            raise RunStopped("cost cap")
+    spent = JudgeAnswer.objects.filter(run=run).aggregate(c=Sum("cost"))["c"] or 0.0
+    _cap_check(run, spent)
+    return spent
+
+
+def _cap_check(run: JudgeRun, spent: float) -> None:
+    if run.cost_cap is not None and spent >= run.cost_cap:
+        JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).update(
+            status=JudgeRun.Status.CANCELLED, stop_reason=f"cost cap ${run.cost_cap:g} reached"
+        )
+        raise RunStopped("cost cap")
 
 
 def _ask_missing(work: ChunkWork) -> None:
@@ -240,6 +245,10 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
     pending = iter(missing)
     in_flight: dict[Future, Job] = {}
     checked_at = time.monotonic()
+    # Spent by the whole run when last read, and by this chunk since: the cap is checked
+    # after every answer (overshooting by at most the requests in flight), other chunks'
+    # spending and a cancel every CHECK_EVERY_S.
+    spent_before, spent_here_at_check = _still_running(run), 0.0
     with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
         try:
             while True:
@@ -254,8 +263,9 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     _collect(work, in_flight.pop(future), future, price)
+                _cap_check(run, spent_before + work.counts.cost - spent_here_at_check)
                 if time.monotonic() - checked_at > CHECK_EVERY_S:
-                    _still_running(run)
+                    spent_before, spent_here_at_check = _still_running(run), work.counts.cost
                     checked_at = time.monotonic()
         finally:
             for future in in_flight:
