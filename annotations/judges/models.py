@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotations.models import Criterion, Item, JobStatus, Project, Rater
+# Related models by name, not imported: annotations.models imports this module to register
+# its tables with the app, so importing annotations.models here would close a loop.
 
 
 class JudgeConfig(models.Model):
@@ -22,7 +23,9 @@ class JudgeConfig(models.Model):
         ANTHROPIC = "anthropic", "Anthropic"
         CHECKER = "checker", "Answer checker (math-verify, no network)"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="judges")
+    project = models.ForeignKey(
+        "annotations.Project", on_delete=models.CASCADE, related_name="judges"
+    )
     name = models.CharField(max_length=100, help_text="A readable name; the version is a hash.")
     provider = models.CharField(max_length=16, choices=Provider.choices)
     model = models.CharField(max_length=200, blank=True)
@@ -34,7 +37,9 @@ class JudgeConfig(models.Model):
     parser_version = models.CharField(max_length=16)
     identity = models.CharField(max_length=64, help_text="sha256 of what decides its judgements.")
     ask_key = models.CharField(max_length=64, help_text="The identity without the parser.")
-    rater = models.OneToOneField(Rater, on_delete=models.PROTECT, related_name="judge_config")
+    rater = models.OneToOneField(
+        "annotations.Rater", on_delete=models.PROTECT, related_name="judge_config"
+    )
     # How hard it may be asked: not part of the identity (they change no answer).
     concurrency = models.PositiveSmallIntegerField(default=4)
     requests_per_minute = models.PositiveIntegerField(default=0, help_text="0: no limit")
@@ -69,14 +74,17 @@ class ModelPrice(models.Model):
 
 class JudgeRun(models.Model):
     class Status(models.TextChoices):
-        PENDING = JobStatus.PENDING
-        RUNNING = JobStatus.RUNNING
-        DONE = JobStatus.DONE
-        FAILED = JobStatus.FAILED
+        # The values of annotations.models.JobStatus, and one more.
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
     config = models.ForeignKey(JudgeConfig, on_delete=models.CASCADE, related_name="runs")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    criterion = models.ForeignKey(
+        "annotations.Criterion", on_delete=models.CASCADE, related_name="+"
+    )
     selection = models.JSONField(default=dict, help_text="Which items: all, meta, gold or ids.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stop_reason = models.CharField(max_length=200, blank=True)
@@ -136,8 +144,12 @@ class JudgeAnswer(models.Model):
     # fix (a new judge version) re-reads these answers instead of asking again.
     ask_key = models.CharField(max_length=64)
     config = models.ForeignKey(JudgeConfig, on_delete=models.CASCADE, related_name="answers")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judge_answers")
+    criterion = models.ForeignKey(
+        "annotations.Criterion", on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        "annotations.Item", on_delete=models.CASCADE, related_name="judge_answers"
+    )
     order = models.CharField(max_length=2, blank=True)
     sample = models.PositiveSmallIntegerField(default=0)
     run = models.ForeignKey(
