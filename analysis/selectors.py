@@ -27,12 +27,23 @@ def human_groups(*, project: Project) -> list[str]:
     return sorted({rater.group for rater in raters if rater.kind == "human"})
 
 
+SLICE_VALUE_CHARS = 64  # longer values are texts (answers, questions), not categories
+SLICE_MAX_VALUES = 100
+
+
 def meta_keys(*, project: Project) -> list[str]:
-    """The item meta keys seen in the project (first 2,000 items), to suggest slices."""
-    keys: set[str] = set()
+    """The item meta keys worth slicing by, seen in the project's first 2,000 items: scalar
+    values, none longer than SLICE_VALUE_CHARS, at most SLICE_MAX_VALUES distinct ones (so
+    ids and texts kept in meta, such as MT-bench's turn-1 answers, are not suggested)."""
+    values: dict[str, set] = {}
+    texts: set[str] = set()
     for meta in annotations_selectors.item_metas(project=project, limit=2000):
-        keys.update(k for k, v in meta.items() if not isinstance(v, dict | list))
-    return sorted(keys)
+        for key, value in meta.items():
+            if isinstance(value, dict | list) or len(str(value)) > SLICE_VALUE_CHARS:
+                texts.add(key)
+            else:
+                values.setdefault(key, set()).add(value)
+    return sorted(k for k, v in values.items() if k not in texts and len(v) <= SLICE_MAX_VALUES)
 
 
 def headline_rows(*, run: AgreementRun) -> list:

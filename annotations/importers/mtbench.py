@@ -30,8 +30,9 @@ question; a turn-2 prompt also shows the turn-1 question, marked as context.
 `response_a` and `response_b` are the two models' answers to the judged turn, in the item's
 a/b order; None for a model without an answer file (or without an answer to that turn). The
 turn-2 votes judged the second answer in the context of the whole conversation, so a turn-2
-item also keeps the turn-1 answers, in item meta `turn1_answer_a` and `turn1_answer_b`: a
-judge prompt for "the whole conversation" reads them there. They are not in the prompt on
+item also keeps the conversation in item meta: `turn1_question`, `turn2_question`,
+`turn1_reference` (when there are references) and the turn-1 answers `turn1_answer_a` and
+`turn1_answer_b`: a judge prompt for "the whole conversation" reads them there. They are not in the prompt on
 purpose: the annotator interface shows the two answers in a per-annotator random side order,
 and turn-1 answers labelled A and B inside the prompt would then name the wrong sides.
 
@@ -347,6 +348,11 @@ def _item(origin: Origin, vote: Vote, question: Question, answers: Answers) -> I
         "question_id": vote.question_id,
     }
     if vote.turn == 2:
+        # The whole conversation, for judges (MT-bench's multi-turn prompts): both questions
+        # apart, the turn-1 reference answer, and the turn-1 answers below.
+        meta["turn1_question"], meta["turn2_question"] = question.turns[0], question.turns[1]
+        if references:
+            meta["turn1_reference"] = references[0]
         for side, model in (("a", vote.first), ("b", vote.second)):
             earlier = _turn_answer(answers, model, vote.question_id, 1)
             if earlier is not None:

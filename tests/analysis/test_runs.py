@@ -283,3 +283,17 @@ class TestWeb:
         )
         assert response.status_code == 400
         assert "min_slice_items" in response.json()
+
+
+@pytest.mark.django_db
+def test_it_suggests_category_keys_to_slice_by_and_not_texts_or_ids(project, tmp_path):
+    from analysis.selectors import meta_keys
+    from annotations.services import items_import
+    from tests.factories import PREFERENCE, pair, write_jsonl
+
+    lines = [PREFERENCE] + [
+        pair(f"q{i}", turn=1 + i % 2, category="math", turn1_answer_a="long text " * 20, n=i)
+        for i in range(120)
+    ]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "p.jsonl", lines)])
+    assert meta_keys(project=project) == ["category", "turn"]

@@ -92,6 +92,9 @@ def test_it_sets_raters_prompts_and_item_meta(project, imported):
 
     item = Item.objects.get(external_id="q81-alpaca-13b-vs-gpt-3.5-turbo-t2")
     assert item.kind == "pair" and item.response_a is None and item.response_b is None
+    questions = item.meta.pop("turn1_question"), item.meta.pop("turn2_question")
+    assert questions[0].startswith("Compose an engaging travel blog post")
+    assert questions[1].startswith("Rewrite your previous response.")
     assert item.meta == {
         "turn": 2,
         "category": "writing",
