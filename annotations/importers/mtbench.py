@@ -32,9 +32,10 @@ a/b order; None for a model without an answer file (or without an answer to that
 turn-2 votes judged the second answer in the context of the whole conversation, so a turn-2
 item also keeps the conversation in item meta: `turn1_question`, `turn2_question`,
 `turn1_reference` (when there are references) and the turn-1 answers `turn1_answer_a` and
-`turn1_answer_b`: a judge prompt for "the whole conversation" reads them there. They are not in the prompt on
-purpose: the annotator interface shows the two answers in a per-annotator random side order,
-and turn-1 answers labelled A and B inside the prompt would then name the wrong sides.
+`turn1_answer_b`: a judge prompt for "the whole conversation" reads them there. They are not
+in the prompt on purpose: the annotator interface shows the two answers in a per-annotator
+random side order, and turn-1 answers labelled A and B inside the prompt would then name the
+wrong sides.
 
 Raters: `expert_N` (group `expert`) and `author_N` (group `author`) are people; `gpt4_pair` is
 the model GPT-4 (group `gpt-4`). "tie (inconsistent)" (GPT-4's verdict flipped when the answers
