@@ -214,3 +214,96 @@ def answer_a_wins_anthropic(body: dict, call_index: int) -> FakeReply:
         prompt = prompt[0]["text"]
     shown_first = re.search(r"Assistant A's Answer\]\n(answer [AB])", prompt).group(1)
     return FakeReply(text="[[A]]" if "A" in shown_first else "[[B]]")
+
+
+@pytest.fixture
+def responses(tmp_path) -> Project:
+    project = Project.objects.create(name="Graded", slug="graded")
+    score = {
+        "type": "criterion", "name": "quality", "target": "item", "scale": "ordinal",
+        "labels": list(range(1, 11)),
+    }  # fmt: skip
+    lines = [score] + [
+        {"type": "item", "id": f"r{i}", "kind": "response", "prompt": f"Q{i}", "response": f"R{i}"}
+        for i in range(4)
+    ]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "r.jsonl", lines)])
+    return project
+
+
+def test_it_grades_on_the_criterions_scale_with_the_mtbench_single_prompt(responses, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="Good. Rating: [[7]]"))
+    config, _ = start(responses, openai_server, criterion="quality", template="rubric")
+    prompt = openai_server.requests[0].body["messages"][-1]["content"]
+    assert "on a scale of 1 to 10" in prompt and "[Question]\nQ" in prompt
+    assert "[The Start of Assistant's Answer]\nR" in prompt
+    assert set(values(config).values()) == {7}
+
+
+def test_it_votes_over_samples_and_asks_each_sample_once(responses, openai_server):
+    scores = iter(["[[7]]", "[[7]]", "[[3]]"] * 4)
+    openai_server.use(lambda body, i: FakeReply(text=next(scores)))
+    config, run = start(
+        responses, openai_server, criterion="quality", template="rubric", concurrency=1,
+        parameters={"samples": 3, "temperature": 1},
+    )  # fmt: skip
+    assert len(openai_server.requests) == 12
+    assert set(values(config).values()) == {7}
+    assert JudgeAnswer.objects.filter(run=run).values("sample").distinct().count() == 3
+    judgement = Judgement.objects.filter(rater=config.rater).first()
+    assert judgement.meta["scores"] == [7.0, 7.0, 3.0]
+
+
+def test_a_score_off_the_scale_makes_no_judgement(responses, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="[[11]]"))
+    config, run = start(responses, openai_server, criterion="quality", template="rubric")
+    assert not Judgement.objects.filter(rater=config.rater).exists()
+    assert run.chunks.get().counts["unparsed"] == 4
+
+
+def test_it_judges_every_step_with_the_step_validity_template(solutions, openai_server):
+    reply = "\n".join(f"[[Step {k}: {'incorrect' if k == 4 else 'correct'}]]" for k in (1, 2, 3, 4))
+    openai_server.use(lambda body, i: FakeReply(text=reply))
+    config, _ = start(solutions, openai_server, criterion="validity", template="step-validity")
+    prompt = openai_server.requests[0].body["messages"][-1]["content"]
+    assert "Step 1: step 0" in prompt and "one of: correct, incorrect" in prompt
+    rows = Judgement.objects.filter(rater=config.rater, item__external_id="s1")
+    assert [j.value for j in rows.order_by("step__index")] == ["correct"] * 3 + ["incorrect"]
+
+
+def test_it_shows_a_second_turn_as_the_whole_conversation(tmp_path, openai_server):
+    project = Project.objects.create(name="Turns", slug="turns")
+    second = _pair(
+        9, turn=2, turn1_question="First Q?", turn2_question="Second Q?",
+        turn1_answer_a="first A", turn1_answer_b="first B",
+    )  # fmt: skip
+    items_import(project=project, paths=[write_jsonl(tmp_path / "t.jsonl", [PREFERENCE, second])])
+    openai_server.use(lambda body, i: FakeReply(text="[[A]]"))
+    start(project, openai_server)
+    shown = [r.body["messages"][-1]["content"] for r in openai_server.requests]
+    assert all("### User:\nFirst Q?" in p and "### User:\nSecond Q?" in p for p in shown)
+    ab = next(p for p in shown if p.index("first A") < p.index("first B"))
+    assert ab.index("first A") < ab.index("answer A9") < ab.index("first B")
+    assert any(p.index("first B") < p.index("first A") for p in shown)  # the swapped order
+
+
+def test_the_answer_checker_judges_final_answers_without_a_network(tmp_path, openai_server):
+    project = Project.objects.create(name="Checked", slug="checked")
+    verdict = {
+        "type": "criterion", "name": "solution_correct", "target": "item", "scale": "nominal",
+        "labels": ["correct", "incorrect"], "error_labels": ["incorrect"],
+    }  # fmt: skip
+    lines = [verdict]
+    for i, last in enumerate([r"so \boxed{\frac{1}{2}}", r"\boxed{0.6}", "no final answer"]):
+        item = solution(f"c{i}", n_steps=2)
+        item["steps"][-1] = last
+        item["reference_answer"] = "0.5"
+        lines.append(item)
+    items_import(project=project, paths=[write_jsonl(tmp_path / "c.jsonl", lines)])
+    config, run = start(
+        project, openai_server, criterion="solution_correct", template="answer-check",
+        provider="checker", model="", base_url="",
+    )  # fmt: skip
+    assert values(config) == {"c0": "correct", "c1": "incorrect"}
+    assert run.chunks.get().counts["unparsed"] == 1  # no \boxed{}: no verdict, never a guess
+    assert not openai_server.requests
