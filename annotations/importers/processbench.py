@@ -70,7 +70,12 @@ def parse(paths: list[Path], *, leave_one_out_references: bool = False) -> Itera
         error_labels=["incorrect"],
     )
     yield CriterionRecord(
-        origin=first, name="solution_correct", target="item", scale="nominal", labels=LABELS
+        origin=first,
+        name="solution_correct",
+        target="item",
+        scale="nominal",
+        labels=LABELS,
+        error_labels=["incorrect"],  # what an outcome judge (the answer checker) says of a miss
     )
     files = [(path, *load_json(path)) for path in map(Path, paths)]
     answers = _correct_answers(files) if leave_one_out_references else {}

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from annotations import services
+from annotations.judges.models import JudgeConfig
 from annotations.models import Item, Judgement, Membership, Project
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "annotations" / "demo_data"
@@ -27,10 +28,18 @@ def _judgements() -> dict[str, int]:
 
 
 @pytest.mark.django_db
-def test_it_loads_the_demo_twice_without_changing_anything_the_second_time(monkeypatch):
+def test_it_loads_the_demo_twice_without_changing_anything_the_second_time(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
     monkeypatch.setenv("PORT", "8123")
-    first = _load()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _load()
+    checked = Judgement.objects.filter(rater__group="answer-check")
+    assert checked.count() == 6 - 1  # one sampled solution has no \boxed{} answer
+    checked.delete()  # the rest of the test counts the imported judgements
+    ollama = JudgeConfig.objects.get(project__name="MT-bench")
+    assert (ollama.base_url, ollama.template) == ("http://127.0.0.1:11434/v1", "mtbench-pair")
     loaded = _judgements()
     assert set(loaded) == {"MT-bench", "ProcessBench", "SummEval"}
     assert loaded["MT-bench"] == 3355 + 2400 - 1

@@ -32,6 +32,7 @@ from annotations import services
 from annotations.importers import FORMATS, processbench
 from annotations.importers.records import Record
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
+from annotations.judges import services as judge_services
 from annotations.models import Item, Judgement, Membership, Project
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
@@ -177,6 +178,7 @@ class Command(BaseCommand):
                         role=Membership.Role.ANNOTATOR,
                         rater_group="expert",
                     )
+        _demo_judges(admin)
         port = os.environ.get("PORT") or "8000"
         self.stdout.write(f"\nOpen http://127.0.0.1:{port}/ and log in as:")
         roles = ["superuser, lead of every demo project"] + ["annotator"] * len(annotators)
@@ -212,6 +214,51 @@ def _import(project: Project, records: Iterator[Record]) -> ImportCounts:
         return ImportWriter(project).run(records)
     except ImportRejected as exc:
         raise CommandError("\n".join([str(exc), *exc.errors])) from None
+
+
+OLLAMA_URL = "http://127.0.0.1:11434/v1"
+
+
+def _demo_judges(admin) -> None:
+    """A judge for MT-bench on a local Ollama (runs as is where Ollama serves llama3.1), and
+    the answer checker (no network) run on ProcessBench's solution verdicts."""
+    mt_bench = Project.objects.filter(name="MT-bench").first()
+    if mt_bench is not None:
+        judge_services.judge_config_create(
+            project=mt_bench,
+            spec=judge_services.JudgeSpec(
+                name="llama3.1 on Ollama",
+                provider="openai",
+                model="llama3.1:8b",
+                template="mtbench-pair",
+                group="ollama-llama3.1",
+                base_url=OLLAMA_URL,
+                parameters={"temperature": 0, "max_tokens": 1024},
+                concurrency=2,
+            ),
+            user=admin,
+        )
+    processbench = Project.objects.filter(name="ProcessBench").first()
+    if processbench is None:
+        return
+    checker = judge_services.judge_config_create(
+        project=processbench,
+        spec=judge_services.JudgeSpec(
+            name="answer checker",
+            provider="checker",
+            model="",
+            template="answer-check",
+            group="answer-check",
+        ),
+        user=admin,
+    )
+    if not checker.runs.exists():
+        judge_services.judge_run_start(
+            config=checker,
+            criterion=processbench.criteria.get(name="solution_correct"),
+            selection=judge_services.Selection(),
+            user=admin,
+        )
 
 
 def _lacks_answers(project: Project) -> bool:
