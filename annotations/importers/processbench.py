@@ -21,7 +21,7 @@ takes the file's name.
 Reference answers (`parse(..., leave_one_out_references=True)`; off by default, `load_demo`
 turns it on). ProcessBench ships no reference answers, only `final_answer_correct`, but many
 problems come with several solutions (by different generators). With the option, an item's
-`reference_answer` is the final answer (`annotations.judges.checker.final_answer`, the last
+`reference_answer` is the final answer (`annotations.judges.parsers.final_answer`, the last
 `\\boxed{}`) of ANOTHER solution of the same problem (the same problem text, in any of the
 files passed) that the data set marks `final_answer_correct: true`, the first such one in file
 and entry order; item meta `reference_source` names the solution it came from. Never the
@@ -45,7 +45,7 @@ from typing import Any
 from annotations.importers.errors import FieldError, LineError, Origin
 from annotations.importers.reading import json_entries, load_json
 from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
-from annotations.judges.checker import final_answer
+from annotations.judges.parsers import final_answer
 
 LABELS = ["correct", "incorrect"]
 EXPERTS = "processbench_experts"

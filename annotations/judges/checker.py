@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-BOXED = "\\boxed"
+from annotations.judges.parsers import final_answer
+
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # Exit codes of the child process that runs a check off the main thread.
 _NOT_EQUIVALENT, _EQUIVALENT, _TIMED_OUT = 10, 11, 12
@@ -41,46 +42,6 @@ class CheckResult:
     answer: str  # the final answer extracted from the solution ("" if none)
     reference: str
     reason: str  # "equivalent", "not equivalent", or why there was nothing to compare
-
-
-def final_answer(text: str) -> str:
-    """The content of the last `\\boxed{...}` in `text`, stripped; "" when there is none.
-
-    The rule: find the last `\\boxed` followed (after optional spaces) by `{`, and take
-    everything up to the matching `}`, counting nested braces (`\\boxed{\\frac{1}{2}}` gives
-    `\\frac{1}{2}`); escaped braces `\\{` and `\\}` do not count. A `\\boxed` whose braces never
-    close, or with no brace (`\\boxed 5`), is skipped and the one before it is tried.
-    `\\fbox` and answers stated in words are not final answers here.
-    """
-    end = len(text)
-    while (start := text.rfind(BOXED, 0, end)) != -1:
-        content = _braced(text, start + len(BOXED))
-        if content is not None:
-            return content.strip()
-        end = start
-    return ""
-
-
-def _braced(text: str, at: int) -> str | None:
-    """The text inside the brace group that opens at `at` (after spaces), or None."""
-    while at < len(text) and text[at] == " ":
-        at += 1
-    if at >= len(text) or text[at] != "{":
-        return None
-    depth, i = 0, at
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2  # an escaped character, \{ or \} included, is not a brace
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return text[at + 1 : i]
-        i += 1
-    return None
 
 
 def check_answer(
@@ -132,7 +93,7 @@ def _deadline(seconds: float) -> Iterator[None]:
 def _outcome(answer: str, reference: str, timeout_seconds: float) -> int:
     """_EQUIVALENT, _NOT_EQUIVALENT or _TIMED_OUT; only in the main thread (SIGALRM)."""
     # Imported here: SymPy takes about half a second to import, and the importers use
-    # final_answer without ever comparing.
+    # final_answer (parsers) without ever comparing, as do most web requests.
     from math_verify import parse, verify
 
     _quiet_math_verify()

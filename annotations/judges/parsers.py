@@ -38,23 +38,53 @@ def rating(text: str, **_: Any) -> float:
     return float(match.group(1))
 
 
-def last_boxed(text: str) -> str | None:
-    """The content of the last \\boxed{...}, braces balanced; None when there is none."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
+BOXED = "\\boxed"
+
+
+def final_answer(text: str) -> str:
+    """The content of the last `\\boxed{...}` in `text`, stripped; "" when there is none.
+
+    The rule: find the last `\\boxed` followed (after optional spaces) by `{`, and take
+    everything up to the matching `}`, counting nested braces (`\\boxed{\\frac{1}{2}}` gives
+    `\\frac{1}{2}`); escaped braces `\\{` and `\\}` do not count. A `\\boxed` whose braces never
+    close, or with no brace (`\\boxed 5`), is skipped and the one before it is tried.
+    `\\fbox` and answers stated in words are not final answers here.
+    """
+    end = len(text)
+    while (start := text.rfind(BOXED, 0, end)) != -1:
+        content = _braced(text, start + len(BOXED))
+        if content is not None:
+            return content.strip()
+        end = start
+    return ""
+
+
+def _braced(text: str, at: int) -> str | None:
+    """The text inside the brace group that opens at `at` (after spaces), or None."""
+    while at < len(text) and text[at] == " ":
+        at += 1
+    if at >= len(text) or text[at] != "{":
         return None
-    depth, i = 0, start + len("\\boxed")
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i + 1 : j]
+    depth, i = 0, at
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2  # an escaped character, \{ or \} included, is not a brace
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[at + 1 : i]
+        i += 1
     return None
 
 
 # ProcessBench: the index in the last \boxed{}, -1 for "no error", else an index of a step.
 def boxed_index(text: str, *, n_steps: int, **_: Any) -> int:
-    content = last_boxed(text)
-    if content is None:
+    content = final_answer(text)
+    if not content:
         raise Unparsed("no \\boxed{} in the answer")
     try:
         index = int(content.strip())

@@ -10,7 +10,7 @@ from annotations.judges.parsers import (
     PARSERS,
     Unparsed,
     boxed_index,
-    last_boxed,
+    final_answer,
     pair_verdict,
     rating,
     step_verdicts,
@@ -51,8 +51,8 @@ def test_it_refuses_an_answer_without_a_rating():
 
 
 def test_it_reads_the_last_boxed_index_with_nested_braces():
-    assert last_boxed(r"\boxed{1} then \boxed{\frac{1}{2}}") == r"\frac{1}{2}"
-    assert last_boxed(r"\boxed{2") is None
+    assert final_answer(r"\boxed{1} then \boxed{\frac{1}{2}}") == r"\frac{1}{2}"
+    assert final_answer(r"\boxed{2") == ""
     assert boxed_index(r"paragraph_2 is wrong: \boxed{2}", n_steps=4) == 2
     assert boxed_index(r"all fine \boxed{ -1 }", n_steps=4) == -1
 
