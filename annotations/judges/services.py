@@ -18,9 +18,11 @@ from django.db.models import Q, QuerySet
 
 from annotations import dispatch
 from annotations.errors import DomainError
+from annotations.judges.context import prompt_context, requests_for
 from annotations.judges.models import JudgeConfig, JudgeRun, JudgeRunChunk
 from annotations.judges.parsers import PARSERS
-from annotations.judges.templates import BuiltIn, TemplateProblem, built_ins, syntax_check
+from annotations.judges.pricing import price_for
+from annotations.judges.templates import BuiltIn, TemplateProblem, built_ins, render, syntax_check
 from annotations.models import Criterion, GoldItem, Item, Project, Rater
 
 # Passed to the provider as they are.
@@ -331,10 +333,6 @@ def judge_preview(
     n_prompts: int = 2,
 ) -> Estimate:
     """The first prompts a run would send and its estimated size; writes nothing."""
-    from annotations.judges.context import prompt_context, requests_for
-    from annotations.judges.pricing import price_for
-    from annotations.judges.templates import render
-
     built_in = built_ins().get(spec.template)
     if built_in is None:
         raise DomainError(f"Unknown template {spec.template!r}.")
