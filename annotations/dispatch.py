@@ -9,6 +9,7 @@ from judgeapp.jobs import enqueue_on_commit
 
 IMPORT_JOB_RUN_TASK = "annotations.tasks.import_job_run_task"
 JUDGE_CHUNK_TASK = "annotations.tasks.judge_chunk_task"
+JUDGE_CHUNKS_REAP_TASK = "annotations.tasks.judge_chunks_reap_task"
 
 
 def import_job_run_enqueue(*, job_id: int) -> None:

@@ -8,6 +8,7 @@ from django.conf import settings
 from annotations import dispatch, services
 from annotations.annotate import services as annotate_services
 from annotations.judges import execute as judge_execute
+from annotations.judges import recovery as judge_recovery
 
 
 @shared_task(
@@ -33,6 +34,11 @@ def judge_chunk_task(self, chunk_id: int) -> None:
     # overwritten when it ends: a redelivered chunk asks only what was in flight.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     judge_execute.judge_chunk_run(chunk_id=chunk_id, redelivered=redelivered)
+
+
+@shared_task(name=dispatch.JUDGE_CHUNKS_REAP_TASK)
+def judge_chunks_reap_task() -> None:
+    judge_recovery.judge_chunks_reap()
 
 
 @shared_task

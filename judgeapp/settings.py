@@ -137,6 +137,10 @@ ANNOTATE_SQL_QUEUE = env_bool("ANNOTATE_SQL_QUEUE", True)
 JUDGE_ALLOWED_BASE_URLS = env_list("JUDGE_ALLOWED_BASE_URLS", [])
 JUDGE_TIMEOUT_S = float(env_int("JUDGE_TIMEOUT_S", 120))
 JUDGE_MAX_RETRIES = env_int("JUDGE_MAX_RETRIES", 5)
+# A running judge chunk whose heartbeat (every 5 s) is older than this lost its worker: the
+# reaper queues it again, and gives the run up after JUDGE_CHUNK_MAX_ATTEMPTS attempts.
+JUDGE_CHUNK_STALE_S = env_int("JUDGE_CHUNK_STALE_S", 120)
+JUDGE_CHUNK_MAX_ATTEMPTS = env_int("JUDGE_CHUNK_MAX_ATTEMPTS", 3)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -203,6 +207,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-agreement-runs": {"task": "analysis.tasks.agreement_runs_reap_task", "schedule": 300},
+    "reap-judge-chunks": {"task": "annotations.tasks.judge_chunks_reap_task", "schedule": 60},
     "fail-stale-imports": {
         "task": "annotations.tasks.import_jobs_fail_stale_task",
         "schedule": 900,

@@ -23,8 +23,11 @@ def _database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """A worker process on the test database (which the test must have committed to)."""
+def celery_worker(
+    *, extra_env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """A worker process on the test database (which the test must have committed to); its
+    output goes to `log` when given, else to the test's output."""
     env = os.environ | {
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
@@ -32,6 +35,7 @@ def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subpro
         "DJANGO_SETTINGS_MODULE": "judgeapp.settings",
     }
     env |= extra_env or {}
+    output = log.open("ab") if log else None
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -48,12 +52,16 @@ def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subpro
         ],
         cwd=ROOT,
         env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
     try:
         yield worker
     finally:
         worker.kill()
         worker.wait(timeout=30)
+        if output:
+            output.close()
 
 
 def wait_for(predicate, *, timeout: float = 60.0, every: float = 0.2) -> bool:

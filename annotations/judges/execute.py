@@ -2,9 +2,13 @@
 arrives, then make the chunk's judgements from the stored answers.
 
 Safe to run twice: answers are unique per (ask key, criterion, item, order, sample), so a
-redelivered chunk (a worker killed mid-run) finds what was stored and asks only what was in
+requeued chunk (a worker killed mid-run) finds what was stored and asks only what was in
 flight; judgements are replaced per (rater, criterion, item) in one transaction; the chunk's
 counts are overwritten, never added to.
+
+One attempt at a time: a claim adds one to the chunk's `attempts` and only that attempt may
+beat its heartbeat or end it. A chunk whose heartbeat stopped is queued again by the reaper
+(`recovery`); a worker that finds its chunk taken over stops at its next heartbeat.
 """
 
 import logging
@@ -12,10 +16,11 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from annotations.judges import parsers, verdicts
@@ -30,6 +35,7 @@ from annotations.values import ValueRule
 
 logger = logging.getLogger(__name__)
 CHECK_EVERY_S = 0.5  # how often a chunk looks for a cancel or the cost cap
+HEARTBEAT_EVERY_S = 5.0  # well under JUDGE_CHUNK_STALE_S, after which the reaper requeues
 
 
 class RunStopped(Exception):
@@ -38,6 +44,29 @@ class RunStopped(Exception):
 
 class ProviderRefused(Exception):
     """A request the provider will never accept (400, auth): the run fails at once."""
+
+
+class ChunkLost(Exception):
+    """Another attempt owns the chunk now (this one's heartbeat was late): stop, write nothing."""
+
+
+@dataclass
+class Heartbeat:
+    """This attempt's proof of life, written at most every HEARTBEAT_EVERY_S."""
+
+    chunk_id: int
+    attempt: int
+    sent_at: float = field(default_factory=time.monotonic)
+
+    def beat(self) -> None:
+        if time.monotonic() - self.sent_at < HEARTBEAT_EVERY_S:
+            return
+        self.sent_at = time.monotonic()
+        mine = JudgeRunChunk.objects.filter(
+            pk=self.chunk_id, attempts=self.attempt, status=JudgeRun.Status.RUNNING
+        )
+        if not mine.update(heartbeat_at=timezone.now()):
+            raise ChunkLost(f"chunk {self.chunk_id}: attempt {self.attempt} was taken over")
 
 
 @dataclass
@@ -66,6 +95,7 @@ class Job:
 @dataclass
 class ChunkWork:
     run: JudgeRun
+    heartbeat: Heartbeat
     items: list[Item]
     steps: dict[int, list[str]]
     step_ids: dict[int, dict[int, int]]  # item -> step index -> step pk
@@ -74,9 +104,24 @@ class ChunkWork:
 
 
 def _claim(chunk_id: int, redelivered: bool) -> JudgeRunChunk | None:
-    claimable = [JudgeRun.Status.PENDING] + ([JudgeRun.Status.RUNNING] if redelivered else [])
-    claimed = JudgeRunChunk.objects.filter(pk=chunk_id, status__in=claimable).update(
-        status=JudgeRun.Status.RUNNING
+    """Take the chunk for a new attempt, or None when it is not this message's to take.
+
+    A redelivered message takes a running chunk only once its heartbeat has stopped: Redis
+    redelivers a message that stayed unacknowledged past the visibility timeout even when
+    its worker is alive and still asking (a chunk may run for hours), and two attempts at
+    once would pay twice for every request.
+    """
+    now = timezone.now()
+    claimable = Q(status=JudgeRun.Status.PENDING)
+    if redelivered:
+        stale = now - timedelta(seconds=settings.JUDGE_CHUNK_STALE_S)
+        claimable |= Q(status=JudgeRun.Status.RUNNING) & (
+            Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True)
+        )
+    seen = JudgeRunChunk.objects.filter(pk=chunk_id).values_list("attempts", flat=True).first()
+    # Conditional on the attempt seen: of two messages claiming at once, one wins.
+    claimed = JudgeRunChunk.objects.filter(claimable, pk=chunk_id, attempts=seen).update(
+        status=JudgeRun.Status.RUNNING, attempts=F("attempts") + 1, heartbeat_at=now
     )
     if not claimed:
         return None
@@ -95,12 +140,15 @@ def judge_chunk_run(*, chunk_id: int, redelivered: bool = False) -> None:
     JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.PENDING).update(
         status=JudgeRun.Status.RUNNING, started_at=timezone.now()
     )
-    work = _work(run, chunk.item_ids)
+    work = _work(run, chunk)
     status = JudgeRun.Status.DONE
     try:
         _still_running(run)
         _ask_missing(work)
         _judge(work)
+    except ChunkLost as exc:
+        logger.warning("judge %s; stopping, the new attempt finishes it", exc)
+        return
     except RunStopped:
         status = JudgeRun.Status.CANCELLED
     except ProviderRefused as exc:
@@ -108,11 +156,14 @@ def judge_chunk_run(*, chunk_id: int, redelivered: bool = False) -> None:
         JudgeRun.objects.filter(
             pk=run.pk, status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING]
         ).update(status=JudgeRun.Status.FAILED, error=str(exc)[:2000], stop_reason="error")
-    JudgeRunChunk.objects.filter(pk=chunk.pk).update(status=status, counts=asdict(work.counts))
+    JudgeRunChunk.objects.filter(pk=chunk.pk, attempts=chunk.attempts).update(
+        status=status, counts=asdict(work.counts)
+    )
     _finish(run)
 
 
-def _work(run: JudgeRun, item_ids: list[int]) -> ChunkWork:
+def _work(run: JudgeRun, chunk: JudgeRunChunk) -> ChunkWork:
+    item_ids = chunk.item_ids
     items = list(Item.objects.filter(pk__in=item_ids).order_by("pk"))
     steps: dict[int, list[str]] = {item.pk: [] for item in items}
     step_ids: dict[int, dict[int, int]] = {item.pk: {} for item in items}
@@ -120,7 +171,8 @@ def _work(run: JudgeRun, item_ids: list[int]) -> ChunkWork:
     for pk, item_id, index, text in rows.values_list("pk", "item_id", "index", "text"):
         steps[item_id].append(text)
         step_ids[item_id][index] = pk
-    work = ChunkWork(run=run, items=items, steps=steps, step_ids=step_ids)
+    heartbeat = Heartbeat(chunk_id=chunk.pk, attempt=chunk.attempts)
+    work = ChunkWork(run=run, heartbeat=heartbeat, items=items, steps=steps, step_ids=step_ids)
     work.counts.items = len(items)
     answers = JudgeAnswer.objects.filter(
         ask_key=run.config.ask_key, criterion=run.criterion, item_id__in=item_ids
@@ -260,13 +312,15 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
                     in_flight[pool.submit(ask, job)] = job
                 if not in_flight:
                     return
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                # A timeout, so slow replies do not hold back the heartbeat or a cancel.
+                done, _ = wait(in_flight, timeout=CHECK_EVERY_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     _collect(work, in_flight.pop(future), future, price)
                 _cap_check(run, spent_before + work.counts.cost - spent_here_at_check)
                 if time.monotonic() - checked_at > CHECK_EVERY_S:
                     spent_before, spent_here_at_check = _still_running(run), work.counts.cost
                     checked_at = time.monotonic()
+                work.heartbeat.beat()
         finally:
             for future in in_flight:
                 future.cancel()
@@ -292,6 +346,7 @@ def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None
     from annotations.judges.checker import check_answer
 
     for item, request in missing:
+        work.heartbeat.beat()
         steps = work.steps[item.pk]
         solution = steps[-1] if steps else (item.response or "")
         result = check_answer(solution_text=solution, reference=item.reference_answer or "")

@@ -119,7 +119,12 @@ class JudgeRunChunk(models.Model):
         max_length=16, choices=JudgeRun.Status.choices, default=JudgeRun.Status.PENDING
     )
     counts = models.JSONField(default=dict, blank=True)
+    # Which attempt owns the chunk: a claim adds one, and only that attempt may beat or end it.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Written every few seconds while an attempt works: a running chunk whose heartbeat
+    # stopped lost its worker, and the reaper queues it again (Redis would redeliver its
+    # message only after the visibility timeout, an hour later).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]
