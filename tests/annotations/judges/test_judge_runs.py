@@ -214,3 +214,19 @@ def answer_a_wins_anthropic(body: dict, call_index: int) -> FakeReply:
         prompt = prompt[0]["text"]
     shown_first = re.search(r"Assistant A's Answer\]\n(answer [AB])", prompt).group(1)
     return FakeReply(text="[[A]]" if "A" in shown_first else "[[B]]")
+
+
+def test_the_estimate_counts_the_input_of_the_requests_a_run_sends(pairs, openai_server):
+    openai_server.use(answer_a_wins)
+    estimate = services.judge_preview(
+        project=pairs,
+        spec=spec(openai_server),
+        criterion=Criterion.objects.get(project=pairs, name="preference"),
+        selection=Selection(),
+        user=None,
+    )
+    start(pairs, openai_server)
+    sent = [m["content"] for r in openai_server.requests for m in r.body["messages"]]
+    assert estimate.n_requests == len(openai_server.requests) == 12
+    # About 4 characters a token, over every prompt: each counted once, not once per item.
+    assert estimate.tokens_in == pytest.approx(sum(map(len, sent)) / 4, abs=1)
