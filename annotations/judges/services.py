@@ -258,6 +258,15 @@ def judge_run_start(
         raise DomainError("A meta key is letters, digits and underscores.")
     if cost_cap is not None and not cost_cap > 0:
         raise DomainError("A cost cap must be a positive number of dollars.")
+    if cost_cap is not None and config.provider != JudgeConfig.Provider.CHECKER:
+        from annotations.judges.pricing import price_for
+
+        # Without a price every answer costs $0 and the cap would never stop the run.
+        if price_for(config.model) is None:
+            raise DomainError(
+                f"A cost cap needs a price for {config.model}: add one in the admin's model "
+                "prices, or run without a cap."
+            )
     api_key_env = api_key_env or API_KEY_ENV.get(config.provider, "")
     if api_key_env and not _ENV_NAME.match(api_key_env):
         raise DomainError("The API key variable must be an environment variable name.")

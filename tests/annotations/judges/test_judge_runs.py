@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from annotations.errors import DomainError
 from annotations.judges import services
 from annotations.judges.models import JudgeAnswer, JudgeRun, ModelPrice
 from annotations.judges.services import JudgeSpec, Selection
@@ -230,3 +231,16 @@ def test_the_estimate_counts_the_input_of_the_requests_a_run_sends(pairs, openai
     assert estimate.n_requests == len(openai_server.requests) == 12
     # About 4 characters a token, over every prompt: each counted once, not once per item.
     assert estimate.tokens_in == pytest.approx(sum(map(len, sent)) / 4, abs=1)
+
+
+def test_it_refuses_a_cost_cap_on_a_model_without_a_price(pairs, openai_server):
+    config = services.judge_config_create(project=pairs, spec=spec(openai_server), user=None)
+    with pytest.raises(DomainError, match="A cost cap needs a price for fake-model"):
+        services.judge_run_start(
+            config=config,
+            criterion=Criterion.objects.get(project=pairs, name="preference"),
+            selection=Selection(),
+            user=None,
+            cost_cap=1.0,
+        )
+    assert not JudgeRun.objects.exists() and not openai_server.requests
