@@ -260,6 +260,15 @@ def judge_run_start(
         raise DomainError("A meta key is letters, digits and underscores.")
     if cost_cap is not None and not cost_cap > 0:
         raise DomainError("A cost cap must be a positive number of dollars.")
+    if cost_cap is not None and config.provider != JudgeConfig.Provider.CHECKER:
+        from annotations.judges.pricing import price_for
+
+        # Without a price every answer costs $0 and the cap would never stop the run.
+        if price_for(config.model) is None:
+            raise DomainError(
+                f"A cost cap needs a price for {config.model}: add one in the admin's model "
+                "prices, or run without a cap."
+            )
     api_key_env = api_key_env or API_KEY_ENV.get(config.provider, "")
     if api_key_env and not _ENV_NAME.match(api_key_env):
         raise DomainError("The API key variable must be an environment variable name.")
@@ -346,8 +355,9 @@ def judge_preview(
     items = list(items_selected(project=project, kind=built_in.item_kind, selection=selection))
     both = parameters.get("both_orders", built_in.asks_both_orders)
     samples = parameters.get("samples", 1)
-    prompts, chars = [], 0
+    prompts, chars, rendered = [], 0, 0  # rendered: the items whose prompts `chars` counts
     for item in items:
+        rendered += 1
         steps = list(item.steps.order_by("index").values_list("text", flat=True))
         for request in requests_for(kind=item.kind, both_orders=both, samples=samples):
             context = prompt_context(
@@ -366,8 +376,7 @@ def judge_preview(
             break  # estimate the rest from the first items' average
     per_item = len(requests_for(kind=built_in.item_kind, both_orders=both, samples=samples))
     n_requests = len(items) * per_item
-    seen = min(len(items), max(1, len(prompts) // max(1, per_item)))
-    tokens_in = int(chars / 4 * len(items) / max(1, seen)) if items else 0
+    tokens_in = int(chars / 4 * len(items) / rendered) if rendered else 0
     is_checker = spec.provider == JudgeConfig.Provider.CHECKER
     tokens_out = 0 if is_checker else n_requests * parameters.get("max_tokens", 512)
     price = None if is_checker else price_for(spec.model)

@@ -10,6 +10,8 @@ from annotations import selectors as core_selectors
 from annotations.errors import DomainError
 from annotations.judges import selectors, services
 from annotations.judges.forms import JudgeForm
+from annotations.judges.models import JudgeConfig
+from annotations.judges.pricing import price_for
 from annotations.models import Project
 
 
@@ -67,6 +69,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "project": run.config.project,
         "progress": selectors.run_progress(run=run),
         "answers": selectors.run_answers(run=run),
+        # Without a price the cost stays 0: the page says "unknown" instead of "$0".
+        "priced": run.config.provider == JudgeConfig.Provider.CHECKER
+        or price_for(run.config.model) is not None,
     }
     return render(request, "annotations/judges/run_detail.html", context)
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from annotations.errors import DomainError
 from annotations.judges import services
 from annotations.judges.models import JudgeAnswer, JudgeRun, ModelPrice
 from annotations.judges.services import JudgeSpec, Selection
@@ -307,3 +308,32 @@ def test_the_answer_checker_judges_final_answers_without_a_network(tmp_path, ope
     assert values(config) == {"c0": "correct", "c1": "incorrect"}
     assert run.chunks.get().counts["unparsed"] == 1  # no \boxed{}: no verdict, never a guess
     assert not openai_server.requests
+
+
+def test_the_estimate_counts_the_input_of_the_requests_a_run_sends(pairs, openai_server):
+    openai_server.use(answer_a_wins)
+    estimate = services.judge_preview(
+        project=pairs,
+        spec=spec(openai_server),
+        criterion=Criterion.objects.get(project=pairs, name="preference"),
+        selection=Selection(),
+        user=None,
+    )
+    start(pairs, openai_server)
+    sent = [m["content"] for r in openai_server.requests for m in r.body["messages"]]
+    assert estimate.n_requests == len(openai_server.requests) == 12
+    # About 4 characters a token, over every prompt: each counted once, not once per item.
+    assert estimate.tokens_in == pytest.approx(sum(map(len, sent)) / 4, abs=1)
+
+
+def test_it_refuses_a_cost_cap_on_a_model_without_a_price(pairs, openai_server):
+    config = services.judge_config_create(project=pairs, spec=spec(openai_server), user=None)
+    with pytest.raises(DomainError, match="A cost cap needs a price for fake-model"):
+        services.judge_run_start(
+            config=config,
+            criterion=Criterion.objects.get(project=pairs, name="preference"),
+            selection=Selection(),
+            user=None,
+            cost_cap=1.0,
+        )
+    assert not JudgeRun.objects.exists() and not openai_server.requests
