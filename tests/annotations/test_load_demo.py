@@ -28,6 +28,7 @@ def _judgements() -> dict[str, int]:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("eager_celery")  # the demo's answer-check run, even with a broker
 def test_it_loads_the_demo_twice_without_changing_anything_the_second_time(
     monkeypatch, django_capture_on_commit_callbacks
 ):
