@@ -158,7 +158,12 @@ def judgements_bulk_record(*, rater: Rater, batch_id: str, judgements: list[Any]
         if stored is not None:
             return BatchResult.of(stored, repeated=True)
     # Once more: the importer now sees the other batch's judgements (unchanged or conflicting).
-    return _batch_write(rater, batch_id, records)
+    try:
+        return _batch_write(rater, batch_id, records)
+    except IntegrityError:
+        raise DomainError(
+            "Other posts are writing these judgements right now; post again."
+        ) from None
 
 
 def _record(rater: Rater, index: int, entry: Any) -> Record:
