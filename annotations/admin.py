@@ -1,6 +1,7 @@
 """Every model in the Django admin, with lists, search and filters for leads."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from annotations.models import (
     Criterion,
@@ -10,6 +11,7 @@ from annotations.models import (
     Membership,
     Project,
     Rater,
+    RaterToken,
     Step,
 )
 
@@ -93,6 +95,21 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "format", "status", "lines_done", "error_count", "created_at"]
     list_filter = ["status", "format", "project"]
     readonly_fields = ["counts", "errors", "started_at", "finished_at"]
+
+
+@admin.register(RaterToken)
+class RaterTokenAdmin(admin.ModelAdmin):
+    """Keys are made on the judges page or by `create_rater_token` (the key is shown once);
+    here they are seen and revoked (deleted), never made or edited."""
+
+    list_display = ["rater", "key_prefix", "created_by", "created_at", "last_used_at"]
+    list_select_related = ["rater", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RaterToken | None = None) -> bool:
+        return False
 
 
 from annotations.annotate import admin as annotate_admin  # noqa: E402, F401 - registers Assignment, GoldItem

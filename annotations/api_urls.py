@@ -2,6 +2,7 @@ from django.urls import path
 
 from annotations import api
 from annotations.annotate import api as annotate_api
+from annotations.judges import api as judges_api
 
 app_name = "api"
 
@@ -32,5 +33,14 @@ urlpatterns += [
         "projects/<slug:slug>/annotate/items/<int:item_id>/skip/",
         annotate_api.AssignmentSkipApi.as_view(),
         name="assignment-skip",
+    ),
+]
+
+# External judges post as a model rater, with its token (annotations/judges/api.py).
+urlpatterns += [
+    path(
+        "projects/<slug:slug>/judgements/bulk/",
+        judges_api.JudgementBulkApi.as_view(),
+        name="judgement-bulk",
     ),
 ]

@@ -382,5 +382,14 @@ from annotations.judges.models import (  # noqa: E402
     JudgeRunChunk,
     ModelPrice,
 )
+from annotations.judges.tokens import RaterBatch, RaterToken  # noqa: E402
 
-__all__ = ["JudgeAnswer", "JudgeConfig", "JudgeRun", "JudgeRunChunk", "ModelPrice"]
+__all__ = [
+    "JudgeAnswer",
+    "JudgeConfig",
+    "JudgeRun",
+    "JudgeRunChunk",
+    "ModelPrice",
+    "RaterBatch",
+    "RaterToken",
+]

@@ -85,7 +85,9 @@ class ValueRule:
         if self.scale == INTERVAL:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueRejected(f"{describe(value)} is not a number")
-            if not math.isfinite(value) or not self.min_value <= value <= self.max_value:
+            # An int is compared as it is: math.isfinite(10**400) would raise OverflowError.
+            finite = type(value) is not float or math.isfinite(value)
+            if not finite or not self.min_value <= value <= self.max_value:
                 raise ValueRejected(
                     f"{describe(value)} is outside {self.min_value:g} to {self.max_value:g}"
                 )

@@ -12,6 +12,7 @@ criterion, an item exists or a step is in range is the writer's job, since it ne
 """
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ TYPES: dict[str, type[Line]] = {
 }
 ID_FIELDS = {"item": "id", "judgement": "item"}  # ids that may be given as numbers
 MISSING = re.compile(r"Object missing required field `(\w+)`")
+AT_MOST = re.compile(r"<= (\d+)")
 WHERE = re.compile(r" - at `\$\.(\w+)(?:\[(\d+)\])?")
 
 
@@ -75,11 +77,23 @@ def read_line(line: bytes | str, origin: Origin) -> Record | None:
         return LineError(origin, "", f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
         return LineError(origin, "", "is not UTF-8 text")
+    except ValueError:  # an integer of more than 4,300 digits (Python's limit)
+        return LineError(origin, "", "has a number too long to read")
+    return read_object(obj, origin)
+
+
+def read_object(obj: Any, origin: Origin) -> Record:
+    """A decoded JSON value as a record, or the error naming what is wrong with it: the rules
+    of one line, for callers that have JSON already (the bulk judgement API)."""
     if not isinstance(obj, dict):
         return LineError(origin, "", "must be a JSON object")
     problem = _unstorable(obj)
     if problem:
         return LineError(origin, "", problem)
+    non_finite = _non_finite_field(obj)
+    if non_finite is not None:
+        message = "holds a number out of range (NaN or infinite), which cannot be stored"
+        return LineError(origin, non_finite, message)
     kind = obj.get("type")
     # A list or object as the type is unhashable: it is an unknown type, not a crash.
     record_type = TYPES.get(kind) if type(kind) is str else None
@@ -122,24 +136,40 @@ def _field_error(message: str, wire: dict, record_type: type[Line]) -> FieldErro
         return FieldError(name, f"step {index} must be a string")
     if ">= 0" in message:
         return FieldError(name, "must not be negative")
+    at_most = AT_MOST.search(message)
+    if at_most:
+        return FieldError(name, f"must be at most {at_most[1]}")
     what = record_type.DESCRIPTIONS[name]
     return FieldError(name, f"must be {what}, got {json.dumps(wire[name])[:60]}")
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
+def _scalars(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
         for key, inner in value.items():
             yield key
-            yield from _strings(inner)
+            yield from _scalars(inner)
     elif isinstance(value, list):
         for inner in value:
-            yield from _strings(inner)
+            yield from _scalars(inner)
+    else:
+        yield value
+
+
+def _non_finite_field(obj: dict) -> str | None:
+    """The first field holding NaN or an infinity (json.loads reads NaN, Infinity and 1e999),
+    which a JSON column cannot store. Not `value`: the value rule rejects those itself."""
+    for name, value in obj.items():
+        if name != "value" and any(
+            type(x) is float and not math.isfinite(x) for x in _scalars(value)
+        ):
+            return name
+    return None
 
 
 def _unstorable(obj: dict) -> str | None:
-    for text in _strings(obj):
+    for text in _scalars(obj):
+        if type(text) is not str:
+            continue
         if "\x00" in text:
             return "contains a NUL character (\\u0000), which the database cannot store"
         try:

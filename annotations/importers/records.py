@@ -102,7 +102,8 @@ class JudgementRecord(_Record, kw_only=True, tag="judgement"):
     rater_group: str = ""  # "" means the kind
     value: Any  # a label (compared as JSON) or a number within min..max
     rationale: str = ""
-    time_spent_ms: Annotated[int, Meta(ge=0)] | None = None
+    # At most the judgement column's range (a PositiveIntegerField: 2**31 - 1 on PostgreSQL).
+    time_spent_ms: Annotated[int, Meta(ge=0, le=2_147_483_647)] | None = None
     meta: dict[str, Any] = {}
     rater_model: str = ""  # models only: which model, prompt and parameters
     rater_prompt_version: str = ""

@@ -56,8 +56,9 @@ class StagingTable:
     PostgreSQL alike, so they cannot use psycopg.sql; each carries `noqa: S608` instead.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, origin_type: type[Origin] = Origin) -> None:
         self.name = f"judgeapp_staging_{uuid.uuid4().hex[:12]}"
+        self.origin_type = origin_type
         self.is_postgres = is_postgres()
 
     def create(self) -> None:
@@ -109,11 +110,11 @@ class StagingTable:
             "   criterion_id)"
             ") d WHERE n > 1 AND line <> first_line ORDER BY source, line"
         )
+        origin = self.origin_type
         for line, source, first_line, _ in cursor.fetchall():
-            message = (
-                f"duplicate judgement: same rater, item, step and criterion as line {first_line}"
-            )
-            yield LineError(Origin(source, line), "", message)
+            first = origin("", first_line)  # without the source: "line 3", as before
+            message = f"duplicate judgement: same rater, item, step and criterion as {first}"
+            yield LineError(origin(source, line), "", message)
 
     def _conflicts(self, cursor: Any) -> Iterator[LineError]:
         # The same two lookups as the final insert, each along one of the unique indexes
@@ -136,7 +137,7 @@ class StagingTable:
                 f"conflicts with the stored judgement {stored_text}; judgements are never "
                 "overwritten by an import"
             )
-            yield LineError(Origin(source, line), "value", message)
+            yield LineError(self.origin_type(source, line), "value", message)
 
     def insert(self, created_at: datetime) -> int:
         """Move the staged rows that are not stored yet into the judgement table; how many."""

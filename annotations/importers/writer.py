@@ -49,12 +49,16 @@ ProgressCallback = Callable[[int], None]
 
 
 class ImportRejected(Exception):
-    """The file had errors; nothing was written."""
+    """The file had errors; nothing was written. `errors` are the first errors as text,
+    `details` the same errors as they were found (for callers that word them their own way)."""
 
-    def __init__(self, errors: list[str], error_count: int) -> None:
+    def __init__(
+        self, errors: list[str], error_count: int, details: list[LineError] | None = None
+    ) -> None:
         super().__init__(f"{error_count} error(s); nothing was imported")
         self.errors = errors
         self.error_count = error_count
+        self.details = details or []
 
 
 @dataclass
@@ -81,6 +85,7 @@ class RaterInfo:
 @dataclass
 class _Errors:
     messages: list[str] = field(default_factory=list)
+    details: list[LineError] = field(default_factory=list)
     count: int = 0
 
     def add(self, origin: Origin, field_name: str, message: str) -> None:
@@ -90,12 +95,22 @@ class _Errors:
         self.count += 1
         if len(self.messages) < MAX_REPORTED_ERRORS:
             self.messages.append(str(error))
+            self.details.append(error)
 
 
 class ImportWriter:
-    """Validates and writes one import. Use `run()` once."""
+    """Validates and writes one import. Use `run()` once.
 
-    def __init__(self, project: Project, progress: ProgressCallback | None = None) -> None:
+    `origin_type` is the type of the records' origins: errors found in the staging table name
+    their records through it (the table keeps only an origin's source and number).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        progress: ProgressCallback | None = None,
+        origin_type: type[Origin] = Origin,
+    ) -> None:
         self.project = project
         self.progress = progress
         self.errors = _Errors()
@@ -110,7 +125,7 @@ class ImportWriter:
         # Those rows: (position in self.staged, the item's info).
         self.unresolved: list[tuple[int, ItemInfo]] = []
         self.n_staged = 0
-        self.staging = staging.StagingTable()
+        self.staging = staging.StagingTable(origin_type)
         self.now = timezone.now()
 
     # ---- entry point -------------------------------------------------------------------------
@@ -125,7 +140,8 @@ class ImportWriter:
             self._flush_staged()
             self._check_staged()
             if self.errors.count:
-                raise ImportRejected(self.errors.messages, self.errors.count)
+                errors = self.errors
+                raise ImportRejected(errors.messages, errors.count, errors.details)
             self._insert_staged()
             self.staging.drop()
         if self.progress:

@@ -87,3 +87,13 @@ class JudgeForm(forms.Form):
 
     def criterion_object(self) -> Criterion:
         return self.project.criteria.get(name=self.cleaned_data["criterion"])
+
+
+class RaterTokenForm(forms.Form):
+    """An external judge: a model rater and its API key."""
+
+    name = forms.CharField(max_length=200, label="Rater name", help_text="New or a model rater.")
+    group = forms.CharField(max_length=64, initial="external-judge", label="Rater group")
+    model_name = forms.CharField(
+        max_length=200, required=False, label="Model", help_text="e.g. gpt-4o"
+    )

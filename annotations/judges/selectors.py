@@ -13,6 +13,8 @@ from django.http import Http404
 
 from annotations import selectors as core_selectors
 from annotations.judges.models import JudgeAnswer, JudgeConfig, JudgeRun, JudgeRunChunk
+from annotations.judges.tokens import RaterToken
+from annotations.models import Rater
 
 
 def run_get_for_lead(*, user: AbstractBaseUser, run_id: int) -> JudgeRun:
@@ -24,6 +26,19 @@ def run_get_for_lead(*, user: AbstractBaseUser, run_id: int) -> JudgeRun:
     if run is None or not core_selectors.user_is_lead(user=user, project=run.config.project):
         raise Http404("No such judge run.")
     return run
+
+
+def rater_get_for_token(*, token: RaterToken, slug: str) -> Rater:
+    """The token's model rater, if the project asked for is its project; 404 otherwise (a
+    token says nothing about other projects, not even that they exist)."""
+    rater = token.rater
+    if rater.project.slug != slug or rater.kind != Rater.Kind.MODEL:
+        raise Http404("No such project.")
+    return rater
+
+
+def rater_tokens_for_lead(*, project_id: int) -> QuerySet[RaterToken]:
+    return RaterToken.objects.filter(rater__project_id=project_id).select_related("rater")
 
 
 def configs_for_lead(*, project_id: int) -> QuerySet[JudgeConfig]:

@@ -1,18 +1,22 @@
-"""The lead's pages for model judges: configure, preview, run, watch, cancel. Leads only."""
+"""The lead's pages for model judges: configure, preview, run, watch, cancel; API keys for
+external judges. Leads only."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from annotations import selectors as core_selectors
 from annotations.errors import DomainError
-from annotations.judges import selectors, services
-from annotations.judges.forms import JudgeForm
+from annotations.judges import external, selectors, services
+from annotations.judges.forms import JudgeForm, RaterTokenForm
 from annotations.judges.models import JudgeConfig
 from annotations.judges.pricing import price_for
 from annotations.models import Project
+
+KEY_FORM_PREFIX = "key"
 
 
 def _page(request: HttpRequest, project: Project, form: JudgeForm, **extra) -> HttpResponse:
@@ -21,20 +25,25 @@ def _page(request: HttpRequest, project: Project, form: JudgeForm, **extra) -> H
         "form": form,
         "configs": selectors.configs_for_lead(project_id=project.pk),
         "runs": selectors.runs_for_lead(project_id=project.pk)[:20],
+        "token_form": RaterTokenForm(prefix=KEY_FORM_PREFIX),
+        "tokens": selectors.rater_tokens_for_lead(project_id=project.pk),
         **extra,
     }
     return render(request, "annotations/judges/list.html", context, status=extra.get("status", 200))
+
+
+def _blank_judge_form(request: HttpRequest, project: Project) -> JudgeForm:
+    initial = {"group": "llm-judge", "provider": "openai"}
+    return JudgeForm(project=project, staff=request.user.is_staff, initial=initial)
 
 
 @login_required
 def judge_list(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the judges and runs and the form. POST: preview, or create the judge and run it."""
     project = core_selectors.project_get_for_lead(user=request.user, slug=slug)
-    staff = request.user.is_staff
     if request.method != "POST":
-        initial = {"group": "llm-judge", "provider": "openai"}
-        return _page(request, project, JudgeForm(project=project, staff=staff, initial=initial))
-    form = JudgeForm(request.POST, project=project, staff=staff)
+        return _page(request, project, _blank_judge_form(request, project))
+    form = JudgeForm(request.POST, project=project, staff=request.user.is_staff)
     if not form.is_valid():
         return _page(request, project, form, status=400)
     try:
@@ -59,6 +68,26 @@ def judge_list(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error(None, exc.message)
         return _page(request, project, form, status=400)
     return redirect("annotations:judges:run-detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+@never_cache
+def token_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """An external judge: a model rater and its API key, shown once on the page returned."""
+    project = core_selectors.project_get_for_lead(user=request.user, slug=slug)
+    form = RaterTokenForm(request.POST, prefix=KEY_FORM_PREFIX)
+    if form.is_valid():
+        try:
+            issued = external.rater_token_create(
+                project=project, user=request.user, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _page(request, project, _blank_judge_form(request, project), issued=issued)
+    judge_form = _blank_judge_form(request, project)
+    return _page(request, project, judge_form, token_form=form, status=400)
 
 
 @login_required

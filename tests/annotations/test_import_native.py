@@ -188,6 +188,32 @@ def test_it_rejects_an_interval_value_by_the_one_value_rule(tmp_path, project, v
     assert error.errors == [f"in.jsonl line 3, field 'value': {message}"]
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # Beyond the judgement column's range: the database would have refused it mid-import.
+        ('"time_spent_ms": 2147483648', "field 'time_spent_ms': must be at most 2147483647"),
+        # json.loads reads 1e999 as infinity, which no JSON column can hold.
+        ('"meta": {"x": [1e999]}', "field 'meta': holds a number out of range"),
+    ],
+)
+def test_it_rejects_numbers_the_database_cannot_hold(tmp_path, project, extra, message):
+    line = json.dumps(judgement("q81-t1", "preference", "a"))[:-1] + ", " + extra + "}"
+
+    error = rejected(tmp_path, project, [PREFERENCE, pair(), line])
+
+    assert error.errors[0].startswith(f"in.jsonl line 3, {message}")
+
+
+def test_it_rejects_an_interval_value_too_large_for_a_float(tmp_path, project):
+    score = {"type": "criterion", "name": "score", "target": "item", "scale": "interval"}
+    line = json.dumps(judgement("q81-t1", "score", 10**400))
+
+    error = rejected(tmp_path, project, [score | {"min": 0, "max": 10}, pair(), line])
+
+    assert error.errors == [f"in.jsonl line 3, field 'value': {'1' + '0' * 39} is outside 0 to 10"]
+
+
 def test_it_rejects_a_duplicate_judgement_naming_both_lines(tmp_path, project):
     lines = good_lines() + [judgement("gsm8k-5", "validity", "correct", step=0)]
     before = snapshot()

@@ -1,0 +1,102 @@
+"""REST for external judges: a model rater's token posts its judgements in bulk.
+
+The token authenticates as the rater, not as a user: `request.user` stays anonymous and
+`request.auth` is the `RaterToken`. Only this endpoint accepts it (every other endpoint keeps
+the default session and user-token authentication, which ignore a Bearer key), and this
+endpoint accepts nothing else, so no user session or user token can post as a rater.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.errors import DomainError
+from annotations.judges import external, selectors
+from annotations.judges.tokens import RaterToken
+
+# 10,000 judgements with a rationale of a couple of kilobytes each, and room to spare.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class RaterTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <key>`: the rater whose token has this key."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, RaterToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Send the key as: Authorization: Bearer <key>.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Unknown key.") from None
+        token = external.rater_token_authenticate(key=key)
+        if token is None:
+            raise AuthenticationFailed("Unknown key.")
+        return AnonymousUser(), token
+
+    def authenticate_header(self, request: Request) -> str:
+        # Present, so that a request without a key is answered 401, not 403.
+        return 'Bearer realm="api"'
+
+
+class HasRaterToken(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return isinstance(request.auth, RaterToken)
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = f"The body is larger than {MAX_BODY_BYTES // 2**20} MiB; split the batch."
+    default_code = "payload_too_large"
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # Django reads no body then either
+
+
+def _error_lines(errors: dict) -> list[str]:
+    """A serializer's errors in the words of the body: `batch_id: This field is required.`"""
+    return [
+        f"{'body' if name == 'non_field_errors' else name}: {message}"
+        for name, messages in errors.items()
+        for message in messages
+    ]
+
+
+class JudgementBulkApi(APIView):
+    authentication_classes = [RaterTokenAuthentication]
+    permission_classes = [HasRaterToken]
+    parser_classes = [JSONParser]
+
+    class Input(serializers.Serializer):
+        batch_id = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
+        judgements = serializers.ListField(allow_empty=False, max_length=external.MAX_JUDGEMENTS)
+
+    class Output(serializers.Serializer):
+        batch_id = serializers.CharField()
+        created = serializers.IntegerField()
+        unchanged = serializers.IntegerField()
+        repeated = serializers.BooleanField()
+
+    def post(self, request: Request, slug: str) -> Response:
+        rater = selectors.rater_get_for_token(token=request.auth, slug=slug)
+        if _content_length(request) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        data = self.Input(data=request.data)
+        if not data.is_valid():
+            raise DomainError("The request is not valid.", _error_lines(data.errors))
+        result = external.judgements_bulk_record(rater=rater, **data.validated_data)
+        return Response(self.Output(result).data, status=200 if result.repeated else 201)
