@@ -26,6 +26,13 @@ from analysis.stats.agreement import consensus, percent_agreement
 from analysis.stats.alpha import krippendorff_alpha
 from analysis.stats.bias import longer_wins, position_consistency
 from analysis.stats.bootstrap import Resampler
+from analysis.stats.calibration import (
+    Threshold,
+    average_precision,
+    roc_auc,
+    threshold_accuracy,
+    threshold_choose,
+)
 from analysis.stats.correlation import correlation
 from analysis.stats.earliest_error import earliest_error_agreement, first_error
 from analysis.stats.gap import gap_without_ceiling, human_ceiling_gap
@@ -45,6 +52,8 @@ __all__ = [
     "GapResult",
     "MultipleTestingResult",
     "Resampler",
+    "Threshold",
+    "average_precision",
     "benjamini_hochberg",
     "cohen_kappa",
     "consensus",
@@ -59,4 +68,7 @@ __all__ = [
     "longer_wins",
     "percent_agreement",
     "position_consistency",
+    "roc_auc",
+    "threshold_accuracy",
+    "threshold_choose",
 ]
