@@ -383,6 +383,7 @@ from annotations.judges.models import (  # noqa: E402
     ModelPrice,
 )
 from annotations.judges.tokens import RaterBatch, RaterToken  # noqa: E402
+from annotations.scores import Score  # noqa: E402
 
 __all__ = [
     "JudgeAnswer",
@@ -392,4 +393,5 @@ __all__ = [
     "ModelPrice",
     "RaterBatch",
     "RaterToken",
+    "Score",
 ]

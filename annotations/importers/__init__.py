@@ -4,7 +4,15 @@ writer (writer.py) validates and stores any stream, all or nothing."""
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from annotations.importers import judgebench, mtbench, native, prm800k, processbench, summeval
+from annotations.importers import (
+    judgebench,
+    mtbench,
+    native,
+    prm800k,
+    processbench,
+    scores,
+    summeval,
+)
 from annotations.importers.records import Record
 
 Parser = Callable[[list[Path]], Iterator[Record]]
@@ -16,4 +24,5 @@ FORMATS: dict[str, Parser] = {
     "summeval": summeval.parse,
     "judgebench": judgebench.parse,
     "prm800k": prm800k.parse,
+    "scores": scores.parse,
 }

@@ -27,6 +27,7 @@ from annotations.importers.records import (
     JudgementRecord,
     Line,
     Record,
+    ScoreRecord,
 )
 
 DECODER = msgspec.json.Decoder(Line)
@@ -34,8 +35,9 @@ TYPES: dict[str, type[Line]] = {
     "criterion": CriterionRecord,
     "item": ItemRecord,
     "judgement": JudgementRecord,
+    "score": ScoreRecord,
 }
-ID_FIELDS = {"item": "id", "judgement": "item"}  # ids that may be given as numbers
+ID_FIELDS = {"item": "id", "judgement": "item", "score": "item"}  # ids that may be given as numbers
 MISSING = re.compile(r"Object missing required field `(\w+)`")
 AT_MOST = re.compile(r"<= (\d+)")
 WHERE = re.compile(r" - at `\$\.(\w+)(?:\[(\d+)\])?")

@@ -110,8 +110,36 @@ class JudgementRecord(_Record, kw_only=True, tag="judgement"):
     rater_parameters: dict[str, Any] = {}
 
 
-Line = CriterionRecord | ItemRecord | JudgementRecord
+class ScoreRecord(_Record, kw_only=True, tag="score"):
+    """A model's continuous score for an item (or one of its steps), e.g. a reward model's or
+    a process reward model's. The criterion must be nominal with error labels; a higher score
+    means "more likely correct". The rater is always a model."""
+
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "item": "an item id",
+        "step": "a 0-based step index",
+        "criterion": "a criterion name",
+        "rater": "a rater name",
+        "rater_group": "a group name",
+        "score": "a finite number",
+        "rater_model": "a string",
+    }
+    # What the writer reads of a judgement's rater: a score's rater is a model, as given.
+    rater_kind: ClassVar[str] = "model"
+    rater_prompt_version: ClassVar[str] = ""
+    rater_parameters: ClassVar[dict[str, Any]] = {}
+
+    item: str
+    step: int | None = None  # exactly when the criterion's target is step
+    criterion: str
+    rater: str
+    rater_group: str = ""  # "" means "model"
+    score: int | float
+    rater_model: str = ""
+
+
+Line = CriterionRecord | ItemRecord | JudgementRecord | ScoreRecord
 """One line of the native format."""
 
-Record = CriterionRecord | ItemRecord | JudgementRecord | LineError
+Record = CriterionRecord | ItemRecord | JudgementRecord | ScoreRecord | LineError
 """What a parser yields: a record, or the error on a line it could not read."""

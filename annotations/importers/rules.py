@@ -9,7 +9,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    ScoreRecord,
+)
 from annotations.models import PAIRWISE_LABELS, Criterion, Item
 from annotations.values import ValueRule
 
@@ -34,6 +39,7 @@ class CriterionInfo:
     scale: str
     rule: ValueRule
     definition: str  # see `definition_key`
+    error_labels: tuple = ()  # labels that mark a target wrong
 
     @classmethod
     def of(cls, criterion: Criterion) -> "CriterionInfo":
@@ -52,6 +58,7 @@ class CriterionInfo:
             scale=criterion.scale,
             rule=ValueRule.of(criterion),
             definition=definition,
+            error_labels=tuple(criterion.error_labels),
         )
 
 
@@ -167,7 +174,7 @@ def item_problems(record: ItemRecord) -> list[Problem]:
 
 
 def target_problem(
-    record: JudgementRecord, criterion: CriterionInfo, item: ItemInfo
+    record: JudgementRecord | ScoreRecord, criterion: CriterionInfo, item: ItemInfo
 ) -> Problem | None:
     """Whether the judgement's criterion fits its item, and its step is there when needed."""
     name, item_id = record.criterion, record.item

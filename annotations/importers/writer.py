@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from annotations.importers import staging
 from annotations.importers.errors import LineError, Origin
-from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    Record,
+    ScoreRecord,
+)
 from annotations.importers.rules import (
     CriterionInfo,
     ItemInfo,
@@ -30,6 +36,7 @@ from annotations.importers.rules import (
     record_definition_key,
     target_problem,
 )
+from annotations.importers.score_rows import ScoreRows, score_problem
 from annotations.models import Criterion, Item, Project, Rater, Step
 from annotations.values import ValueRejected
 
@@ -69,6 +76,8 @@ class ImportCounts:
     raters_created: int = 0
     judgements_created: int = 0
     judgements_unchanged: int = 0
+    scores_created: int = 0
+    scores_unchanged: int = 0
     lines: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -126,6 +135,7 @@ class ImportWriter:
         self.unresolved: list[tuple[int, ItemInfo]] = []
         self.n_staged = 0
         self.staging = staging.StagingTable(origin_type)
+        self.scores = ScoreRows()
         self.now = timezone.now()
 
     # ---- entry point -------------------------------------------------------------------------
@@ -139,10 +149,14 @@ class ImportWriter:
             self._flush_items()
             self._flush_staged()
             self._check_staged()
+            for error in self.scores.check():
+                self.errors.report(error)
             if self.errors.count:
                 errors = self.errors
                 raise ImportRejected(errors.messages, errors.count, errors.details)
             self._insert_staged()
+            self.counts.scores_created = self.scores.insert(self.now)
+            self.counts.scores_unchanged = self.scores.unchanged
             self.staging.drop()
         if self.progress:
             self.progress(self.counts.lines)
@@ -158,6 +172,8 @@ class ImportWriter:
                 self._item(record)
             elif type(record) is CriterionRecord:
                 self._criterion(record)
+            elif type(record) is ScoreRecord:
+                self._score(record)
             else:
                 assert isinstance(record, LineError)
                 self.errors.report(record)
@@ -206,7 +222,7 @@ class ImportWriter:
         self.counts.criteria_created += 1
         self.criteria[criterion.name] = CriterionInfo.of(criterion)
 
-    def _rater(self, record: JudgementRecord) -> int | None:
+    def _rater(self, record: JudgementRecord | ScoreRecord) -> int | None:
         known = self.raters.get(record.rater)
         if known is None:
             return self._new_rater(record)
@@ -221,7 +237,7 @@ class ImportWriter:
             return None
         return known.pk
 
-    def _new_rater(self, record: JudgementRecord) -> int | None:
+    def _new_rater(self, record: JudgementRecord | ScoreRecord) -> int | None:
         if record.rater_kind not in Rater.Kind.values:
             message = f"must be human or model, got {record.rater_kind!r}"
             self.errors.add(record.origin, "rater_kind", message)
@@ -322,6 +338,23 @@ class ImportWriter:
             )
             for r in records
         ]
+
+    # ---- scores (score_rows.py) -------------------------------------------------------------
+
+    def _score(self, record: ScoreRecord) -> None:
+        criterion = self.criteria.get(record.criterion)
+        item = self.items.get(record.item)
+        problem = score_problem(record, criterion, item)
+        if problem is not None:
+            self.errors.add(record.origin, *problem)
+            return
+        assert criterion is not None and item is not None  # narrowed by score_problem
+        rater_pk = self._rater(record)
+        if rater_pk is None:
+            return
+        duplicate = self.scores.add(record, rater_pk, item, criterion.pk)
+        if duplicate is not None:
+            self.errors.add(record.origin, *duplicate)
 
     # ---- judgements --------------------------------------------------------------------------
 

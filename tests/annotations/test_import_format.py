@@ -5,7 +5,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    ScoreRecord,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -16,7 +21,7 @@ def import_format_section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
-@pytest.mark.parametrize("record_type", [CriterionRecord, ItemRecord, JudgementRecord])
+@pytest.mark.parametrize("record_type", [CriterionRecord, ItemRecord, JudgementRecord, ScoreRecord])
 def test_it_names_every_field_of_every_line_type(record_type):
     section = import_format_section()
     tag = record_type.__struct_config__.tag
@@ -26,7 +31,7 @@ def test_it_names_every_field_of_every_line_type(record_type):
     assert [name for name in names if f"`{name}`" not in section] == []
 
 
-@pytest.mark.parametrize("record_type", [CriterionRecord, ItemRecord, JudgementRecord])
+@pytest.mark.parametrize("record_type", [CriterionRecord, ItemRecord, JudgementRecord, ScoreRecord])
 def test_it_describes_every_field_for_the_parser_errors(record_type):
     names = {f.encode_name for f in msgspec.structs.fields(record_type) if f.name != "origin"}
     assert names - {"value"} == set(record_type.DESCRIPTIONS)
