@@ -13,7 +13,7 @@ import numpy as np
 from analysis.engine import CriterionData, Group
 from annotations import selectors as annotations_selectors
 from annotations.models import Criterion, Project
-from annotations.selectors import JudgementFlag, RaterRecord
+from annotations.selectors import JudgementColumns, JudgementFlag, RaterRecord
 
 ITEM_TARGET = -1  # the step of a judgement about a whole item
 
@@ -63,6 +63,15 @@ def _or_nan(length: int | None) -> float:
 
 def judgement_arrays(*, criterion: Criterion, index: ProjectIndex) -> JudgementArrays:
     columns = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
+    return _arrays(columns, index)
+
+
+def score_arrays(*, criterion: Criterion, index: ProjectIndex) -> JudgementArrays:
+    """A criterion's scores (reward models, PRMs) as judgement columns, the score as code."""
+    return _arrays(annotations_selectors.score_columns(criterion_id=criterion.pk), index)
+
+
+def _arrays(columns: JudgementColumns, index: ProjectIndex) -> JudgementArrays:
     # None (an item-level judgement) becomes NaN, then ITEM_TARGET.
     step = np.array(columns.steps, dtype=np.float64)
     return JudgementArrays(
@@ -81,7 +90,31 @@ def criterion_data_load(*, criterion: Criterion, index: ProjectIndex) -> Criteri
         flags = annotations_selectors.judgement_meta_flags(
             criterion_id=criterion.pk, key="inconsistent"
         )
-    return criterion_data_build(criterion, judgements, index, flags)
+    data = criterion_data_build(criterion, judgements, index, flags)
+    if criterion.scale == Criterion.Scale.NOMINAL and data.error_codes:
+        scores = score_arrays(criterion=criterion, index=index)
+        data = with_score_groups(data, scores, index.raters)
+    return data
+
+
+def with_score_groups(
+    data: CriterionData, scores: JudgementArrays, raters: dict[int, RaterRecord]
+) -> CriterionData:
+    """`data` with its score raters' groups: score matrices over the judged targets (a score
+    on a target nobody judged has no label to be calibrated against, and is left out)."""
+    if not len(scores.item):
+        return data
+    width = int(max(data.target_step.max(initial=0), scores.step.max(initial=0))) + 2
+    target_keys = data.target_item * width + (data.target_step + 1)  # ascending: see _targets
+    keys = scores.item * width + (scores.step + 1)
+    target = np.searchsorted(target_keys, keys)
+    found = target < len(target_keys)
+    found[found] = target_keys[target[found]] == keys[found]
+    kept = JudgementArrays(
+        scores.item[found], scores.step[found], scores.rater[found], scores.code[found]
+    )
+    groups = _group_matrices(kept, kept.code, target[found], len(target_keys), raters)
+    return replace(data, score_groups=groups)
 
 
 def criterion_data_build(

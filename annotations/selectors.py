@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
 from django.http import Http404
 
-from annotations.models import ImportJob, Item, Judgement, Membership, Project, Rater
+from annotations.models import ImportJob, Item, Judgement, Membership, Project, Rater, Score
 
 
 def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
@@ -110,6 +110,16 @@ def judgement_codes(*, criterion_id: int) -> JudgementColumns:
         )
     )
     # One C-level pass per column (zip(*rows) is several times slower on a million rows).
+    return JudgementColumns(*(tuple(map(itemgetter(k), rows)) for k in range(4)))
+
+
+def score_columns(*, criterion_id: int) -> JudgementColumns:
+    """Every score on a criterion as the same columns as judgements, the score as the code."""
+    rows = list(
+        Score.objects.filter(criterion_id=criterion_id).values_list(
+            "item_id", "step__index", "rater_id", "score"
+        )
+    )
     return JudgementColumns(*(tuple(map(itemgetter(k), rows)) for k in range(4)))
 
 

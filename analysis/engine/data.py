@@ -34,6 +34,9 @@ class CriterionData:
     groups: dict[str, Group] = field(default_factory=dict)
     # (n_items, 2) lengths of answers A and B in characters, NaN where unknown
     item_lengths: np.ndarray | None = None
+    # Continuous scores (reward models, PRMs) per group: codes (n_targets, n_raters) hold
+    # the scores, higher = more likely correct. Only criteria with error labels have them.
+    score_groups: dict[str, Group] = field(default_factory=dict)
 
     @property
     def tie_code(self) -> int | None:
@@ -65,10 +68,15 @@ class SliceArrays:
     target_item: np.ndarray  # (n_targets,)
     target_step: np.ndarray  # (n_targets,)
     lengths: np.ndarray | None
+    score_groups: dict[str, Group] = field(default_factory=dict)
+    held_out: np.ndarray | None = None  # (n_targets,) bool: the calibration's held-out half
 
     @classmethod
-    def cut(cls, data: CriterionData, mask: np.ndarray) -> "SliceArrays":
-        """The targets of `data` where `mask: (n_targets,) bool` is set."""
+    def cut(
+        cls, data: CriterionData, mask: np.ndarray, held_out: np.ndarray | None = None
+    ) -> "SliceArrays":
+        """The targets of `data` where `mask: (n_targets,) bool` is set; `held_out:
+        (n_targets,)` marks the targets score judges are measured on."""
         groups = {
             name: Group(
                 name,
@@ -90,6 +98,10 @@ class SliceArrays:
             target_item=data.target_item[mask],
             target_step=data.target_step[mask],
             lengths=lengths,
+            score_groups={
+                name: Group(name, g.kind, g.codes[mask]) for name, g in data.score_groups.items()
+            },
+            held_out=None if held_out is None else held_out[mask],
         )
 
     @property

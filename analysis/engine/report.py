@@ -8,6 +8,7 @@ import numpy as np
 
 from analysis import stats
 from analysis.config import RunConfig
+from analysis.engine.calibration import held_out_targets, score_stats, score_thresholds
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
 from analysis.engine.slice_stats import GapStat, Stat, between_groups, gaps, within_groups
 from analysis.engine.slicing import n_slices, slices
@@ -88,11 +89,16 @@ def criterion_report(
     report = Report()
     ref = reference_group(data, config.reference_group)
     rng = np.random.default_rng(config.seed)
+    held_out = held_out_targets(data, config.seed)
+    thresholds = score_thresholds(data, ref, held_out)
     for slice_name, slice_value, mask in slices(data, config.slice_keys):
         key = _SliceKey(data.name, slice_name, slice_value)
-        arrays = SliceArrays.cut(data, mask)
+        arrays = SliceArrays.cut(data, mask, held_out)
         boot = Bootstrap.draw(arrays.target_item, config.n_boot, rng)
         _slice_rows(report, key, arrays, boot, ref, config.min_slice_items)
+        if ref is not None:
+            scored = score_stats(arrays, boot, ref, thresholds, config.seed)
+            report.rows.extend(key.row(s) for s in scored)
         if progress:
             progress()
     report.shortfall = _adjust(report.shortfall)
