@@ -1,7 +1,7 @@
 """Write a stream of import records into a project: validated, all or nothing, idempotent.
 
 Criteria and raters are few and are written through the ORM as they arrive. Items and their
-steps are written in batches of tuples (COPY on PostgreSQL, executemany on SQLite). Judgements
+steps are written in batches of tuples (`items.py`). Judgements
 are checked line by line (`rules.py` for their targets, `annotations.values` for their values)
 and go through the staging table (`staging.py`), where duplicates and conflicts are found by
 SQL. Memory stays flat in the number of judgements; it grows only with the number of items (one
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotations.importers import staging
 from annotations.importers.errors import LineError, Origin
+from annotations.importers.items import ItemWriter
 from annotations.importers.records import (
     CriterionRecord,
     ItemRecord,
@@ -29,28 +30,17 @@ from annotations.importers.records import (
 from annotations.importers.rules import (
     CriterionInfo,
     ItemInfo,
-    Problem,
     criterion_problems,
-    item_content_hash,
-    item_problems,
     record_definition_key,
     target_problem,
 )
 from annotations.importers.score_rows import ScoreRows, score_problem
-from annotations.models import Criterion, Item, Project, Rater, Step
+from annotations.models import Criterion, Project, Rater
 from annotations.values import ValueRejected
 
 MAX_REPORTED_ERRORS = 50
-ITEM_BATCH = 2000
 STAGING_BATCH = 20_000
 PROGRESS_EVERY = 20_000
-# Items and steps are written as tuples, not model instances (which cost more to build than
-# to write): a new column without a database default must be added here too.
-ITEM_COLUMNS = (
-    "project_id, external_id, kind, prompt, response, response_a, response_b, "
-    "reference_answer, meta, n_steps, content_hash"
-)
-STEP_COLUMNS = 'item_id, "index", text'
 
 ProgressCallback = Callable[[int], None]
 
@@ -126,9 +116,8 @@ class ImportWriter:
         self.counts = ImportCounts()
         self.criteria: dict[str, CriterionInfo] = {}
         self.raters: dict[str, RaterInfo] = {}
-        self.items: dict[str, ItemInfo] = {}
-        self.items_in_file: set[str] = set()
-        self.pending_items: list[ItemRecord] = []
+        self.item_writer = ItemWriter(project, self.errors, self.counts)
+        self.items: dict[str, ItemInfo] = self.item_writer.known
         # Lists, not tuples: a row on an item not written yet gets the item's id put in later.
         self.staged: list[list] = []
         # Those rows: (position in self.staged, the item's info).
@@ -186,13 +175,7 @@ class ImportWriter:
         raters = Rater.objects.filter(project=self.project)
         for pk, name, kind, group in raters.values_list("pk", "name", "kind", "group"):
             self.raters[name] = RaterInfo(pk, kind, group)
-        # One tuple per item: the importer must resolve judgements on items it did not create.
-        # iterator(): without it the queryset would also cache every row it read.
-        items = Item.objects.filter(project=self.project).values_list(
-            "external_id", "pk", "kind", "n_steps"
-        )
-        for external_id, pk, kind, n_steps in items.iterator(chunk_size=ITEM_BATCH):
-            self.items[external_id] = ItemInfo(pk, kind, n_steps)
+        self.item_writer.load_existing()
 
     # ---- criteria and raters -----------------------------------------------------------------
 
@@ -255,89 +238,13 @@ class ImportWriter:
         self.raters[record.rater] = RaterInfo(rater.pk, rater.kind, rater.group)
         return rater.pk
 
-    # ---- items -------------------------------------------------------------------------------
+    # ---- items (items.py) -------------------------------------------------------------------
 
     def _item(self, record: ItemRecord) -> None:
-        problems = item_problems(record)
-        if record.external_id in self.items_in_file:
-            problems.append(Problem("id", f"item {record.external_id!r} appears twice in the file"))
-        for problem in problems:
-            self.errors.add(record.origin, *problem)
-        if problems:
-            return
-        self.items_in_file.add(record.external_id)
-        if record.external_id not in self.items:
-            # Judgements on a new item are checked against it at once; its id is filled in when
-            # its batch is written, before any of their rows. Writing items one at a time,
-            # when each is followed by its judgements, cost a few round trips per item.
-            self.items[record.external_id] = ItemInfo(None, record.kind, len(record.steps))
-        self.pending_items.append(record)
-        if len(self.pending_items) >= ITEM_BATCH:
-            self._flush_items()
+        self.item_writer.add(record)
 
     def _flush_items(self) -> None:
-        if not self.pending_items:
-            return
-        batch, self.pending_items = self.pending_items, []
-        hashes = {r.external_id: item_content_hash(r) for r in batch}
-        new = self._new_items(batch, hashes)
-        if not new:
-            return
-        staging.write_rows(Item._meta.db_table, ITEM_COLUMNS, self._item_rows(new, hashes))
-        # The ids, through the (project, external_id) unique index: one query for the batch.
-        ids = dict(
-            Item.objects.filter(
-                project=self.project, external_id__in=[r.external_id for r in new]
-            ).values_list("external_id", "pk")
-        )
-        steps = []
-        for record in new:
-            pk = ids[record.external_id]
-            info = self.items.get(record.external_id)
-            if info is not None and info.pk is None:
-                info.pk = pk
-            else:
-                self.items[record.external_id] = ItemInfo(pk, record.kind, len(record.steps))
-            steps.extend((pk, i, text) for i, text in enumerate(record.steps))
-        staging.write_rows(Step._meta.db_table, STEP_COLUMNS, steps)
-        self.counts.items_created += len(new)
-        self.counts.steps_created += len(steps)
-
-    def _new_items(self, batch: list[ItemRecord], hashes: dict[str, str]) -> list[ItemRecord]:
-        """The items of the batch not stored yet; a stored one must have the same content."""
-        stored = dict(
-            Item.objects.filter(
-                project=self.project, external_id__in=[r.external_id for r in batch]
-            ).values_list("external_id", "content_hash")
-        )
-        new = []
-        for record in batch:
-            known = stored.get(record.external_id)
-            if known is None:
-                new.append(record)
-            elif known != hashes[record.external_id]:
-                message = f"item {record.external_id!r} already exists with other content"
-                self.errors.add(record.origin, "id", message)
-        return new
-
-    def _item_rows(self, records: list[ItemRecord], hashes: dict[str, str]) -> list[tuple]:
-        project_id = self.project.pk
-        return [
-            (
-                project_id,
-                r.external_id,
-                r.kind,
-                r.prompt,
-                r.response,
-                r.response_a,
-                r.response_b,
-                r.reference_answer,
-                json.dumps(r.meta),
-                len(r.steps),
-                hashes[r.external_id],
-            )
-            for r in records
-        ]
+        self.item_writer.flush()
 
     # ---- scores (score_rows.py) -------------------------------------------------------------
 
@@ -416,7 +323,7 @@ class ImportWriter:
     def _flush_staged(self) -> None:
         if not self.staged:
             return
-        if self.pending_items:
+        if self.item_writer.pending:
             self._flush_items()
         rows, self.staged = self.staged, []
         if self.unresolved:

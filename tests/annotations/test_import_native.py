@@ -301,9 +301,9 @@ def test_it_rejects_text_the_database_cannot_store(tmp_path, project, text, need
 def test_it_imports_items_interleaved_with_their_judgements_across_batches(
     tmp_path, project, monkeypatch
 ):
-    from annotations.importers import writer
+    from annotations.importers import items, writer
 
-    monkeypatch.setattr(writer, "ITEM_BATCH", 3)
+    monkeypatch.setattr(items, "ITEM_BATCH", 3)
     monkeypatch.setattr(writer, "STAGING_BATCH", 7)
     lines = [VALIDITY]
     for i in range(10):
