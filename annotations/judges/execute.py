@@ -240,29 +240,35 @@ def _ask_missing(work: ChunkWork) -> None:
         _ask_model(work, missing)
 
 
-def _store(work: ChunkWork, job: Job, completion: Completion, cost: float) -> None:
-    answer = JudgeAnswer(
-        ask_key=work.run.config.ask_key,
-        config=work.run.config,
-        criterion=work.run.criterion,
-        item=job.item,
-        order=job.request.order,
-        sample=job.request.sample,
-        run=work.run,
-        prompt=job.prompt,
-        raw=completion.text,
-        tokens_in=completion.tokens_in,
-        tokens_out=completion.tokens_out,
-        cost=cost,
-        latency_ms=completion.latency_ms,
-    )
-    JudgeAnswer.objects.bulk_create([answer], ignore_conflicts=True)
-    work.stored[job.item.pk, job.request.order, job.request.sample] = answer
+def _store(work: ChunkWork, answered: list[tuple[Job, Completion, float]]) -> None:
+    """Store answers (job, completion, cost) in one INSERT: those that arrived together. A
+    conflict is another attempt of this chunk that stored the same answer first."""
+    answers = [
+        JudgeAnswer(
+            ask_key=work.run.config.ask_key,
+            config=work.run.config,
+            criterion=work.run.criterion,
+            item=job.item,
+            order=job.request.order,
+            sample=job.request.sample,
+            run=work.run,
+            prompt=job.prompt,
+            raw=completion.text,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            cost=cost,
+            latency_ms=completion.latency_ms,
+        )
+        for job, completion, cost in answered
+    ]
+    JudgeAnswer.objects.bulk_create(answers, ignore_conflicts=True)
     counts = work.counts
-    counts.asked += 1
-    counts.tokens_in += completion.tokens_in
-    counts.tokens_out += completion.tokens_out
-    counts.cost += cost
+    for answer, (job, completion, cost) in zip(answers, answered, strict=True):
+        work.stored[job.item.pk, job.request.order, job.request.sample] = answer
+        counts.asked += 1
+        counts.tokens_in += completion.tokens_in
+        counts.tokens_out += completion.tokens_out
+        counts.cost += cost
 
 
 def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
@@ -314,8 +320,7 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
                     return
                 # A timeout, so slow replies do not hold back the heartbeat or a cancel.
                 done, _ = wait(in_flight, timeout=CHECK_EVERY_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    _collect(work, in_flight.pop(future), future, price)
+                _collect(work, [(in_flight.pop(future), future) for future in done], price)
                 _cap_check(run, spent_before + work.counts.cost - spent_here_at_check)
                 if time.monotonic() - checked_at > CHECK_EVERY_S:
                     spent_before, spent_here_at_check = _still_running(run), work.counts.cost
@@ -326,19 +331,32 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
                 future.cancel()
 
 
-def _collect(work: ChunkWork, job: Job, future: Future, price: tuple[float, float] | None) -> None:
-    try:
-        completion = future.result()
-    except ProviderError as exc:
-        if not exc.transient:
-            raise ProviderRefused(f"The provider refused a request: {exc.message}") from None
-        work.counts.failed += 1
-        logger.warning("judge run %s: a request failed after retries: %s", work.run.pk, exc.message)
-        return
-    cost = 0.0
-    if price is not None:
-        cost = (completion.tokens_in * price[0] + completion.tokens_out * price[1]) / 1e6
-    _store(work, job, completion, cost)
+def _collect(
+    work: ChunkWork, finished: list[tuple[Job, Future]], price: tuple[float, float] | None
+) -> None:
+    """Store the answers of requests that finished together; then ProviderRefused if the
+    provider refused one of them (the others' answers are kept)."""
+    answered, refused = [], None
+    for job, future in finished:
+        try:
+            completion = future.result()
+        except ProviderError as exc:
+            if not exc.transient:
+                refused = refused or exc
+                continue
+            work.counts.failed += 1
+            logger.warning(
+                "judge run %s: a request failed after retries: %s", work.run.pk, exc.message
+            )
+            continue
+        cost = 0.0
+        if price is not None:
+            cost = (completion.tokens_in * price[0] + completion.tokens_out * price[1]) / 1e6
+        answered.append((job, completion, cost))
+    if answered:
+        _store(work, answered)
+    if refused is not None:
+        raise ProviderRefused(f"The provider refused a request: {refused.message}")
 
 
 def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
@@ -355,7 +373,7 @@ def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None
             f"answer: {result.answer}\nreference: {result.reference}\nreason: {result.reason}"
         )
         job = Job(item, request, "", f"check {result.answer!r} against {result.reference!r}")
-        _store(work, job, Completion(raw, 0, 0, 0, "math-verify"), 0.0)
+        _store(work, [(job, Completion(raw, 0, 0, 0, "math-verify"), 0.0)])
 
 
 # ---- judgements --------------------------------------------------------------------------------
