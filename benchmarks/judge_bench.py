@@ -409,7 +409,7 @@ def main() -> None:
         "--chunk-items",
         type=int,
         default=0,
-        help="an experiment: items per chunk instead of services.CHUNK_ITEMS (100)",
+        help="an experiment: a fixed number of items per chunk instead of services.chunk_items",
     )
     parser.add_argument("--note", default="", help="a line for the results (e.g. the code)")
     args = parser.parse_args()
@@ -425,7 +425,7 @@ def main() -> None:
 
     if args.chunk_items:
         services.CHUNK_ITEMS = args.chunk_items
-    chunk_items = services.CHUNK_ITEMS
+    chunk_items = services.chunk_items
     project = import_items(args.template, args.items)
     warm_up(project, args)
 
@@ -463,7 +463,6 @@ def main() -> None:
                     profiler.stop()
                 fake.stop()
 
-    per_chunk = chunk_items * per_item
     n_requests = args.items * per_item
     lines = [
         "# Model judge runs against a fake server",
@@ -478,14 +477,15 @@ def main() -> None:
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs shared with other engineers'"
         f" work, Python {platform.python_version()}. PostgreSQL on 127.0.0.1; eager Celery (the"
-        f" chunks of {chunk_items} items run one after the other in the benchmark process); the"
+        " chunks (services.chunk_items: 25 items per request in flight, 100 to 1,000) run one"
+        " after the other in the benchmark process); the"
         f" fake OpenAI server in its own process answers after {args.latency * 1000:.0f} ms."
         f" {args.items} {TEMPLATES[args.template][1]} items x {per_item} request(s) ="
         f" {n_requests} requests per run, each run a new judge version (empty cache).",
         "",
         "CPU per request: the judge process (every thread), the PostgreSQL backend(s), the fake"
-        " server. Ideal = concurrency / latency; chunk ceiling = what chunks of"
-        f" {per_chunk} requests allow when each waits for its slowest request.",
+        " server. Ideal = concurrency / latency; chunk ceiling = what the run's chunks allow"
+        " when each waits for its slowest request.",
         "",
         "| concurrency | run | requests | wall s | req/s | ideal | chunk ceiling | efficiency"
         " | judge CPU s | CPU ms/req judge | PostgreSQL | fake server | latency p50 / p95 ms"
@@ -495,9 +495,10 @@ def main() -> None:
     for r in results:
         ideal = r.concurrency / args.latency
         rate = r.requests / r.wall_s
+        ceiling = chunk_ceiling(chunk_items(r.concurrency) * per_item, r.concurrency, args.latency)
         lines.append(
             f"| {r.concurrency} | {r.repetition} | {r.requests} | {r.wall_s:.1f} | {rate:.1f}"
-            f" | {ideal:.0f} | {chunk_ceiling(per_chunk, r.concurrency, args.latency):.0f}"
+            f" | {ideal:.0f} | {ceiling:.0f}"
             f" | {rate / ideal:.0%} | {r.judge_cpu_s:.1f}"
             f" | **{r.judge_cpu_s / max(r.requests, 1) * 1000:.2f}**"
             f" | {r.postgres_cpu_s / max(r.requests, 1) * 1000:.2f}"

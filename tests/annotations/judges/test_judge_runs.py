@@ -337,3 +337,9 @@ def test_it_refuses_a_cost_cap_on_a_model_without_a_price(pairs, openai_server):
             cost_cap=1.0,
         )
     assert not JudgeRun.objects.exists() and not openai_server.requests
+
+
+def test_a_run_is_split_into_chunks_as_long_as_its_concurrency_needs(monkeypatch):
+    assert [services.chunk_items(c) for c in (1, 4, 8, 32, 64)] == [100, 100, 200, 800, 1000]
+    monkeypatch.setattr(services, "CHUNK_ITEMS", 7)
+    assert services.chunk_items(64) == 7
