@@ -43,6 +43,20 @@ class CheckResult:
     reference: str
     reason: str  # "equivalent", "not equivalent", or why there was nothing to compare
 
+    def as_answer(self) -> str:
+        """The result as a judge's raw answer (stored like a model's; `passed_from` reads it)."""
+        passed = "unknown" if self.passed is None else str(self.passed).lower()
+        return (
+            f"passed: {passed}\nanswer: {self.answer}\nreference: {self.reference}\n"
+            f"reason: {self.reason}"
+        )
+
+
+def passed_from(answer: str) -> bool | None:
+    """What `CheckResult.as_answer` said: passed, failed, or None (nothing was compared)."""
+    first = answer.split("\n", 1)[0]
+    return {"passed: true": True, "passed: false": False}.get(first)
+
 
 def check_answer(
     *, solution_text: str, reference: str, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS

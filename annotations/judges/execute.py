@@ -19,19 +19,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from annotations.judges import parsers, verdicts
+from annotations.judges import judging
+from annotations.judges.checker import check_answer
 from annotations.judges.context import Request, prompt_context, requests_for
 from annotations.judges.models import JudgeAnswer, JudgeRun, JudgeRunChunk
 from annotations.judges.pricing import price_for
 from annotations.judges.providers import Completion, ProviderError, ProviderSettings, client_for
 from annotations.judges.ratelimit import limit_key, limiter_for
 from annotations.judges.templates import built_ins, render
-from annotations.models import Item, Judgement, Step
-from annotations.values import ValueRule
+from annotations.models import Item, Step
 
 logger = logging.getLogger(__name__)
 CHECK_EVERY_S = 0.5  # how often a chunk looks for a cancel or the cost cap
@@ -361,108 +360,23 @@ def _collect(
 
 def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
     """The answer checker: no model, no network; its "answer" is what it found."""
-    from annotations.judges.checker import check_answer
-
     for item, request in missing:
         work.heartbeat.beat()
         steps = work.steps[item.pk]
         solution = steps[-1] if steps else (item.response or "")
         result = check_answer(solution_text=solution, reference=item.reference_answer or "")
-        raw = (
-            f"passed: {str(result.passed).lower() if result.passed is not None else 'unknown'}\n"
-            f"answer: {result.answer}\nreference: {result.reference}\nreason: {result.reason}"
-        )
         job = Job(item, request, "", f"check {result.answer!r} against {result.reference!r}")
-        _store(work, [(job, Completion(raw, 0, 0, 0, "math-verify"), 0.0)])
-
-
-# ---- judgements --------------------------------------------------------------------------------
-
-
-def _parse(work: ChunkWork, answers: list[JudgeAnswer], item: Item) -> list | None:
-    """The parsed answers, or None when one does not parse (counted, never guessed)."""
-    built_in = built_ins()[work.run.config.template]
-    if built_in.parser == "checker":
-        values = [_checker_passed(a.raw) for a in answers]
-        return None if None in values else values
-    parser = parsers.PARSERS[built_in.parser]
-    kwargs = {"n_steps": len(work.steps[item.pk]), "labels": work.run.criterion.value_labels}
-    try:
-        return [parser.parse(a.raw, **kwargs) for a in answers]
-    except parsers.Unparsed:
-        return None
-
-
-def _checker_passed(raw: str) -> bool | None:
-    first = raw.split("\n", 1)[0]
-    return {"passed: true": True, "passed: false": False}.get(first)
-
-
-def _verdict(work: ChunkWork, item: Item, answers: list[JudgeAnswer], parsed: list):
-    criterion, parser = work.run.criterion, built_ins()[work.run.config.template].parser
-    n_steps = len(work.steps[item.pk])
-    if parser == "mtbench-pair":
-        by_order: dict[str, list] = {}
-        for answer, value in zip(answers, parsed, strict=True):
-            by_order.setdefault(answer.order, []).append(value)
-        return verdicts.pair(by_order)
-    if parser == "rating":
-        return verdicts.rating(parsed, criterion)
-    if parser == "boxed-index":
-        return verdicts.earliest_error(parsed, criterion, n_steps)
-    if parser == "step-verdicts":
-        return verdicts.step_labels(parsed, n_steps)
-    return verdicts.checked(parsed, criterion)
+        _store(work, [(job, Completion(result.as_answer(), 0, 0, 0, "math-verify"), 0.0)])
 
 
 def _judge(work: ChunkWork) -> None:
-    # Read the answers back: the stored rows (ids for the judgements' meta), whoever stored
-    # them (another attempt of this chunk may have won a race on the unique key).
-    run = work.run
-    answers = JudgeAnswer.objects.filter(
-        ask_key=run.config.ask_key, criterion=run.criterion, item_id__in=[i.pk for i in work.items]
+    keys: dict[int, list[tuple[int, str, int]]] = {item.pk: [] for item in work.items}
+    for item, request in _requests(work):
+        keys[item.pk].append((item.pk, request.order, request.sample))
+    targets = judging.Targets(work.items, work.steps, work.step_ids, keys)
+    work.counts.judged, work.counts.unparsed = judging.judgements_write(
+        run=work.run, targets=targets
     )
-    work.stored = {(a.item_id, a.order, a.sample): a for a in answers}
-    rows, judged_items = [], []
-    keys_of: dict[int, list] = {item.pk: [] for item in work.items}
-    for item, r in _requests(work):
-        keys_of[item.pk].append((item.pk, r.order, r.sample))
-    for item in work.items:
-        answers = [work.stored.get(key) for key in keys_of[item.pk]]
-        if None in answers:
-            continue  # a request failed: counted as failed, no judgement
-        parsed = _parse(work, answers, item)
-        verdict = None if parsed is None else _verdict(work, item, answers, parsed)
-        if verdict is None:
-            work.counts.unparsed += 1
-            continue
-        judged_items.append(item.pk)
-        rows += _judgements(work, item, answers, verdict)
-    work.counts.judged = len(judged_items)
-    with transaction.atomic():
-        Judgement.objects.filter(
-            rater=work.run.config.rater, criterion=work.run.criterion, item_id__in=judged_items
-        ).delete()
-        Judgement.objects.bulk_create(rows)
-
-
-def _judgements(work: ChunkWork, item: Item, answers: list[JudgeAnswer], verdict) -> list:
-    run, rule = work.run, ValueRule.of(work.run.criterion)
-    meta = {"judge_run": run.pk, "answers": [a.pk for a in answers if a.pk], **verdict.meta}
-    common = {
-        "rater": run.config.rater,
-        "item": item,
-        "criterion": run.criterion,
-        "rationale": answers[0].raw[:10_000],
-        "meta": meta,
-    }
-    if run.criterion.target == "item":
-        return [Judgement(step=None, value=verdict.value, code=rule.code(verdict.value), **common)]
-    step_ids = work.step_ids[item.pk]
-    return [
-        Judgement(step_id=step_ids[index], value=value, code=rule.code(value), **common)
-        for index, value in verdict.steps.items()
-    ]
 
 
 def _finish(run: JudgeRun) -> None:
