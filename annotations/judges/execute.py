@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from annotations.judges import judging
+from annotations.judges import judging, services, structured
 from annotations.judges.checker import check_answer
 from annotations.judges.context import Request, prompt_context, requests_for
 from annotations.judges.models import JudgeAnswer, JudgeRun, JudgeRunChunk
@@ -291,8 +291,11 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
     )
     price = price_for(config.model)
     request_parameters = {
-        k: v for k, v in config.parameters.items() if k not in ("samples", "both_orders")
+        k: v for k, v in config.parameters.items() if k not in services.RUN_PARAMETERS
     }
+    if config.parameters.get("structured"):
+        parser = built_ins()[config.template].parser
+        request_parameters["response_format"] = structured.response_format(parser)
 
     def ask(job: Job) -> Completion:
         budget = len(job.system + job.prompt) // 4 + request_parameters.get("max_tokens", 512)

@@ -25,6 +25,11 @@ class JudgeForm(forms.Form):
     max_tokens = forms.IntegerField(required=False, min_value=1, max_value=200_000)
     samples = forms.IntegerField(min_value=1, max_value=20, initial=1)
     both_orders = forms.BooleanField(required=False, initial=True, label="Pairs: both orders")
+    structured = forms.BooleanField(
+        required=False,
+        label="Structured output (JSON schema)",
+        help_text="OpenAI-compatible servers; off: the papers' text formats.",
+    )
     concurrency = forms.IntegerField(min_value=1, max_value=64, initial=4)
     group = forms.CharField(max_length=64, help_text="The judge's rater group in reports.")
     criterion = forms.ChoiceField()
@@ -57,6 +62,8 @@ class JudgeForm(forms.Form):
     def spec(self) -> JudgeSpec:
         data = self.cleaned_data
         parameters = {"samples": data["samples"], "both_orders": data["both_orders"]}
+        if data["structured"]:
+            parameters["structured"] = True
         for key in ("temperature", "max_tokens"):
             if data[key] is not None:
                 parameters[key] = data[key]

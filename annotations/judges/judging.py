@@ -3,10 +3,11 @@ combine into a verdict (`verdicts`), write the judgements. No guessing: an item 
 do not all parse, or whose samples tie, gets no judgement and is counted as unparsed."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 
-from annotations.judges import parsers, verdicts
+from annotations.judges import parsers, structured, verdicts
 from annotations.judges.checker import passed_from
 from annotations.judges.models import JudgeAnswer, JudgeRun
 from annotations.judges.templates import built_ins
@@ -31,10 +32,13 @@ def _parse(run: JudgeRun, targets: Targets, answers: list[JudgeAnswer], item: It
     if built_in.parser == "checker":
         values = [passed_from(a.raw) for a in answers]
         return None if None in values else values
-    parser = parsers.PARSERS[built_in.parser]
     kwargs = {"n_steps": len(targets.steps[item.pk]), "labels": run.criterion.value_labels}
+    if run.config.parameters.get("structured"):
+        parse = partial(structured.read, built_in.parser)
+    else:
+        parse = parsers.PARSERS[built_in.parser].parse
     try:
-        return [parser.parse(a.raw, **kwargs) for a in answers]
+        return [parse(a.raw, **kwargs) for a in answers]
     except parsers.Unparsed:
         return None
 

@@ -24,7 +24,7 @@ import anthropic
 import openai
 
 PROVIDERS = ("openai", "anthropic")
-PARAMETERS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop"})
+PARAMETERS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "response_format"})
 
 # The messages API refuses a request without max_tokens.
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
@@ -184,6 +184,8 @@ def _anthropic_parameters(parameters: dict) -> dict[str, Any]:
     if "seed" in parameters:
         # Refused rather than dropped: a run that asked for a seed must not silently lose it.
         raise ValueError("the anthropic messages API takes no seed")
+    if "response_format" in parameters:
+        raise ValueError("structured output is offered for OpenAI-compatible servers only")
     request: dict[str, Any] = {
         "max_tokens": parameters.get("max_tokens", ANTHROPIC_DEFAULT_MAX_TOKENS)
     }

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 
 from annotations import dispatch
 from annotations.errors import DomainError
+from annotations.judges import structured
 from annotations.judges.context import prompt_context, requests_for
 from annotations.judges.models import JudgeConfig, JudgeRun, JudgeRunChunk
 from annotations.judges.parsers import PARSERS
@@ -27,8 +28,9 @@ from annotations.models import Criterion, GoldItem, Item, Project, Rater
 
 # Passed to the provider as they are.
 REQUEST_PARAMETERS = {"temperature", "max_tokens", "top_p", "seed", "stop"}
-# Shape the requests: how many samples per item, both presentation orders of a pair.
-RUN_PARAMETERS = {"samples", "both_orders"}
+# Shape the requests: how many samples per item, both presentation orders of a pair, the
+# verdict as JSON constrained by a schema (`structured`).
+RUN_PARAMETERS = {"samples", "both_orders", "structured"}
 MAX_SAMPLES = 20
 # A chunk waits for its slowest request, and judges its items, before the next chunk asks
 # anything; so a chunk must be long compared with the requests in flight. Measured at 200 ms
@@ -93,9 +95,14 @@ def parameters_clean(parameters: dict | None) -> dict:
         "stop": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
         "samples": lambda v: isinstance(v, int) and 1 <= v <= MAX_SAMPLES,
         "both_orders": lambda v: isinstance(v, bool),
+        "structured": lambda v: isinstance(v, bool),
     }
     for key, value in parameters.items():
-        if isinstance(value, bool) and key != "both_orders" or not checks[key](value):
+        if (
+            isinstance(value, bool)
+            and key not in ("both_orders", "structured")
+            or not checks[key](value)
+        ):
             raise DomainError(f"Parameter {key!r} cannot be {json.dumps(value)[:40]}.")
     return parameters
 
@@ -152,7 +159,11 @@ def judge_config_create(
         "parameters": parameters,
     }
     ask_key = _digest(asked)
+    if parameters.get("structured") and (is_checker or spec.provider != "openai"):
+        raise DomainError("Structured output is an option of OpenAI-compatible judges.")
     parser_version = PARSERS[built_in.parser].version if built_in.parser in PARSERS else "checker/1"
+    if parameters.get("structured"):
+        parser_version += structured.VERSION_SUFFIX
     identity = _digest({**asked, "parser": parser_version})
     existing = JudgeConfig.objects.filter(project=project, identity=identity).first()
     if existing is not None:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from annotations.judges import structured
 from annotations.judges.parsers import (
     PARSERS,
     Unparsed,
@@ -86,3 +87,32 @@ def test_a_parser_either_reads_a_verdict_or_says_unparsed(text):
     for parser in PARSERS.values():
         with contextlib.suppress(Unparsed):  # anything else raised fails the test
             parser.parse(text, n_steps=3, labels=["correct", "incorrect"])
+
+
+@pytest.mark.parametrize(
+    ("parser", "text", "verdict"),
+    [
+        ("rating", '{"explanation": "", "rating": 7}', 7.0),
+        ("boxed-index", '{"explanation": "", "earliest_error": -1}', -1),
+        ("step-verdicts", '{"explanation": "", "steps": ["Correct", "incorrect"]}',
+         ["correct", "incorrect"]),
+    ],
+)  # fmt: skip
+def test_it_reads_structured_verdicts(parser, text, verdict):
+    assert structured.read(parser, text, n_steps=2, labels=["correct", "incorrect"]) == verdict
+
+
+@pytest.mark.parametrize(
+    ("parser", "text"),
+    [
+        ("rating", '{"explanation": "", "rating": true}'),
+        ("rating", "Rating: [[7]]"),
+        ("boxed-index", '{"explanation": "", "earliest_error": 2}'),
+        ("step-verdicts", '{"explanation": "", "steps": ["correct"]}'),
+        ("step-verdicts", '{"explanation": "", "steps": ["correct", "maybe"]}'),
+        ("mtbench-pair", '["A"]'),
+    ],
+)
+def test_it_refuses_structured_answers_that_do_not_match(parser, text):
+    with pytest.raises(Unparsed):
+        structured.read(parser, text, n_steps=2, labels=["correct", "incorrect"])

@@ -4,6 +4,7 @@ The SDKs talk HTTP to a real local server (tests/annotations/judges/fakes.py); C
 eagerly, so `judge_run_start` returns after every chunk ran.
 """
 
+import json
 import re
 
 import pytest
@@ -343,3 +344,33 @@ def test_a_run_is_split_into_chunks_as_long_as_its_concurrency_needs(monkeypatch
     assert [services.chunk_items(c) for c in (1, 4, 8, 32, 64)] == [100, 100, 200, 800, 1000]
     monkeypatch.setattr(services, "CHUNK_ITEMS", 7)
     assert services.chunk_items(64) == 7
+
+
+def test_structured_output_asks_for_a_schema_and_reads_the_json(pairs, openai_server):
+    def reply(body: dict, i: int) -> FakeReply:
+        shown_first = re.search(
+            r"Assistant A's Answer\]\n(answer [AB])", body["messages"][-1]["content"]
+        ).group(1)
+        verdict = "A" if "A" in shown_first else "B"
+        return FakeReply(text=json.dumps({"explanation": "...", "verdict": verdict}))
+
+    openai_server.use(reply)
+    config, run = start(pairs, openai_server, parameters={"structured": True})
+    schema = openai_server.requests[0].body["response_format"]
+    assert schema["type"] == "json_schema"
+    assert schema["json_schema"]["schema"]["properties"]["verdict"]["enum"] == ["A", "B", "C"]
+    assert config.parser_version == "mtbench-pair/1+json/1"
+    assert values(config) == {f"p{i}": "a" for i in range(6)}
+
+
+def test_structured_json_that_does_not_match_is_unparsed(pairs, openai_server):
+    replies_ = iter(['{"explanation": "x"}', "[[A]]", '{"verdict": "D", "explanation": ""}'] * 4)
+    openai_server.use(lambda body, i: FakeReply(text=next(replies_)))
+    config, run = start(pairs, openai_server, concurrency=1, parameters={"structured": True})
+    assert not Judgement.objects.filter(rater=config.rater).exists()
+    assert run.chunks.get().counts["unparsed"] == 6
+
+
+def test_structured_output_is_refused_where_it_is_not_offered(pairs, anthropic_server):
+    with pytest.raises(DomainError, match="OpenAI-compatible"):
+        start(pairs, anthropic_server, parameters={"structured": True})
