@@ -298,7 +298,10 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
         request_parameters["response_format"] = structured.response_format(parser)
 
     def ask(job: Job) -> Completion:
-        budget = len(job.system + job.prompt) // 4 + request_parameters.get("max_tokens", 512)
+        most = request_parameters.get("max_tokens") or request_parameters.get(
+            "max_completion_tokens", 512
+        )
+        budget = len(job.system + job.prompt) // 4 + most
         limiter.acquire(budget)
         return client.complete(system=job.system, prompt=job.prompt, parameters=request_parameters)
 

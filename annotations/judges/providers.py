@@ -24,7 +24,10 @@ import anthropic
 import openai
 
 PROVIDERS = ("openai", "anthropic")
-PARAMETERS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "response_format"})
+PARAMETERS = frozenset(
+    {"temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop"}
+    | {"response_format"}
+)
 
 # The messages API refuses a request without max_tokens.
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
@@ -186,6 +189,8 @@ def _anthropic_parameters(parameters: dict) -> dict[str, Any]:
         raise ValueError("the anthropic messages API takes no seed")
     if "response_format" in parameters:
         raise ValueError("structured output is offered for OpenAI-compatible servers only")
+    if "max_completion_tokens" in parameters:
+        raise ValueError("the anthropic messages API takes max_tokens")
     request: dict[str, Any] = {
         "max_tokens": parameters.get("max_tokens", ANTHROPIC_DEFAULT_MAX_TOKENS)
     }

@@ -27,7 +27,8 @@ from annotations.judges.templates import BuiltIn, TemplateProblem, built_ins, re
 from annotations.models import Criterion, GoldItem, Item, Project, Rater
 
 # Passed to the provider as they are.
-REQUEST_PARAMETERS = {"temperature", "max_tokens", "top_p", "seed", "stop"}
+# (OpenAI's reasoning models take max_completion_tokens and refuse max_tokens.)
+REQUEST_PARAMETERS = {"temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop"}
 # Shape the requests: how many samples per item, both presentation orders of a pair, the
 # verdict as JSON constrained by a schema (`structured`).
 RUN_PARAMETERS = {"samples", "both_orders", "structured"}
@@ -91,6 +92,7 @@ def parameters_clean(parameters: dict | None) -> dict:
         "temperature": lambda v: isinstance(v, number) and 0 <= v <= 2,
         "top_p": lambda v: isinstance(v, number) and 0 < v <= 1,
         "max_tokens": lambda v: isinstance(v, int) and 1 <= v <= 200_000,
+        "max_completion_tokens": lambda v: isinstance(v, int) and 1 <= v <= 200_000,
         "seed": lambda v: isinstance(v, int),
         "stop": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
         "samples": lambda v: isinstance(v, int) and 1 <= v <= MAX_SAMPLES,
@@ -407,7 +409,8 @@ def judge_preview(
     n_requests = len(items) * per_item
     tokens_in = int(chars / 4 * len(items) / rendered) if rendered else 0
     is_checker = spec.provider == JudgeConfig.Provider.CHECKER
-    tokens_out = 0 if is_checker else n_requests * parameters.get("max_tokens", 512)
+    most = parameters.get("max_tokens") or parameters.get("max_completion_tokens") or 512
+    tokens_out = 0 if is_checker else n_requests * most
     price = None if is_checker else price_for(spec.model)
     cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
     return Estimate(len(items), n_requests, tokens_in, tokens_out, cost, prompts)

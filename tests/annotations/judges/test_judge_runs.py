@@ -374,3 +374,10 @@ def test_structured_json_that_does_not_match_is_unparsed(pairs, openai_server):
 def test_structured_output_is_refused_where_it_is_not_offered(pairs, anthropic_server):
     with pytest.raises(DomainError, match="OpenAI-compatible"):
         start(pairs, anthropic_server, parameters={"structured": True})
+
+
+def test_it_passes_max_completion_tokens_to_openai_models_that_want_it(pairs, openai_server):
+    openai_server.use(lambda body, i: FakeReply(text="[[A]]"))
+    start(pairs, openai_server, parameters={"max_completion_tokens": 300})
+    body = openai_server.requests[0].body
+    assert body["max_completion_tokens"] == 300 and "max_tokens" not in body
