@@ -87,14 +87,26 @@ def openai_fake(settings) -> Iterator[FakeServer]:
         yield server
 
 
+def _read_uncommitted() -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
 @pytest.fixture
 def chunks_in_background(monkeypatch) -> Iterator[list[threading.Thread]]:
     """Run judge chunks in a thread started after commit, as a worker would, instead of
     eagerly inside the POST: the run page then has a run in progress to watch."""
     threads: list[threading.Thread] = []
+    # The test database is SQLite in memory with a shared cache, where a reader's table lock
+    # makes a writer fail at once ("database table is locked", no busy timeout): the page's
+    # polling (the live server shares this thread's connection) would break the chunk's
+    # writes. Readers that take no locks (read_uncommitted) keep the two apart.
+    _read_uncommitted()
 
     def work(chunk_id: int) -> None:
         try:
+            _read_uncommitted()
             judge_chunk_run(chunk_id=chunk_id)
         finally:
             connection.close()
@@ -198,7 +210,8 @@ def test_a_lead_previews_runs_watches_and_compares_a_judge_with_the_experts(
         if not in_progress_shot and 0 < seen_asked[-1] < 2 * N_ITEMS:
             screenshot(page, "judges-02-run-in-progress")
             in_progress_shot = True
-        assert len(seen_asked) < 200, f"the run did not finish: {seen_status[-1]}"
+        # 2 minutes: the run takes about 4 s, far longer on a loaded CI machine.
+        assert len(seen_asked) < 480, f"the run did not finish: {seen_status[-1]}"
     # The counts moved while the page stayed: the poll wrote them, not a reload.
     moving = [n for n in seen_asked if 0 < n < 2 * N_ITEMS]
     assert len(set(moving)) >= 2, seen_asked
