@@ -34,7 +34,7 @@ class JudgeConfig(models.Model):
     system_text = models.TextField(blank=True)
     template_text = models.TextField(blank=True)
     parameters = models.JSONField(default=dict, blank=True)
-    parser_version = models.CharField(max_length=16)
+    parser_version = models.CharField(max_length=32)
     identity = models.CharField(max_length=64, help_text="sha256 of what decides its judgements.")
     ask_key = models.CharField(max_length=64, help_text="The identity without the parser.")
     rater = models.OneToOneField(
