@@ -24,9 +24,9 @@ class Request:
 
 def requests_for(*, kind: str, both_orders: bool, samples: int) -> list[Request]:
     """Every request a judge makes about an item of this kind."""
-    orders = ["ab", "ba"] if kind == Item.Kind.PAIR and both_orders else [""]
-    if kind == Item.Kind.PAIR and not both_orders:
-        orders = ["ab"]
+    orders = [""]  # only pairs have a presentation order
+    if kind == Item.Kind.PAIR:
+        orders = ["ab", "ba"] if both_orders else ["ab"]
     return [Request(order, sample) for order in orders for sample in range(samples)]
 
 

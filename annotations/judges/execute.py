@@ -98,7 +98,7 @@ class ChunkWork:
     items: list[Item]
     steps: dict[int, list[str]]
     step_ids: dict[int, dict[int, int]]  # item -> step index -> step pk
-    stored: dict[tuple[int, str, int], JudgeAnswer] = field(default_factory=dict)
+    stored: set[tuple[int, str, int]] = field(default_factory=set)  # answer keys in the cache
     counts: Counts = field(default_factory=Counts)
 
 
@@ -173,10 +173,12 @@ def _work(run: JudgeRun, chunk: JudgeRunChunk) -> ChunkWork:
     heartbeat = Heartbeat(chunk_id=chunk.pk, attempt=chunk.attempts)
     work = ChunkWork(run=run, heartbeat=heartbeat, items=items, steps=steps, step_ids=step_ids)
     work.counts.items = len(items)
+    # Only which answers exist: their texts are read when judging (a cached rerun used to
+    # load every prompt and answer of the chunk here, then again there).
     answers = JudgeAnswer.objects.filter(
         ask_key=run.config.ask_key, criterion=run.criterion, item_id__in=item_ids
     )
-    work.stored = {(a.item_id, a.order, a.sample): a for a in answers}
+    work.stored = set(answers.values_list("item_id", "order", "sample"))
     return work
 
 
@@ -262,8 +264,8 @@ def _store(work: ChunkWork, answered: list[tuple[Job, Completion, float]]) -> No
     ]
     JudgeAnswer.objects.bulk_create(answers, ignore_conflicts=True)
     counts = work.counts
-    for answer, (job, completion, cost) in zip(answers, answered, strict=True):
-        work.stored[job.item.pk, job.request.order, job.request.sample] = answer
+    for job, completion, cost in answered:
+        work.stored.add((job.item.pk, job.request.order, job.request.sample))
         counts.asked += 1
         counts.tokens_in += completion.tokens_in
         counts.tokens_out += completion.tokens_out

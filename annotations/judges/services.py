@@ -24,7 +24,7 @@ from annotations.judges.models import JudgeConfig, JudgeRun, JudgeRunChunk
 from annotations.judges.parsers import PARSERS
 from annotations.judges.pricing import price_for
 from annotations.judges.templates import BuiltIn, TemplateProblem, built_ins, render, syntax_check
-from annotations.models import Criterion, GoldItem, Item, Project, Rater
+from annotations.models import Criterion, GoldItem, Item, Project, Rater, Step
 
 # Passed to the provider as they are.
 # (OpenAI's reasoning models take max_completion_tokens and refuse max_tokens.)
@@ -33,6 +33,7 @@ REQUEST_PARAMETERS = {"temperature", "max_tokens", "max_completion_tokens", "top
 # verdict as JSON constrained by a schema (`structured`).
 RUN_PARAMETERS = {"samples", "both_orders", "structured"}
 MAX_SAMPLES = 20
+PREVIEW_ITEMS = 200  # a preview renders every prompt of this many items at most
 # A chunk waits for its slowest request, and judges its items, before the next chunk asks
 # anything; so a chunk must be long compared with the requests in flight. Measured at 200 ms
 # (benchmarks/judge_bench.py): 100-item chunks reached 70% of concurrency / latency at 32 in
@@ -87,24 +88,26 @@ def parameters_clean(parameters: dict | None) -> dict:
     if unknown:
         allowed = ", ".join(sorted(REQUEST_PARAMETERS | RUN_PARAMETERS))
         raise DomainError(f"Unknown parameter {unknown[0]!r}; known: {allowed}.")
-    number = (int, float)
+
+    def number(v: object) -> bool:  # JSON's true is not 1
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    def whole(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
     checks = {
-        "temperature": lambda v: isinstance(v, number) and 0 <= v <= 2,
-        "top_p": lambda v: isinstance(v, number) and 0 < v <= 1,
-        "max_tokens": lambda v: isinstance(v, int) and 1 <= v <= 200_000,
-        "max_completion_tokens": lambda v: isinstance(v, int) and 1 <= v <= 200_000,
-        "seed": lambda v: isinstance(v, int),
+        "temperature": lambda v: number(v) and 0 <= v <= 2,
+        "top_p": lambda v: number(v) and 0 < v <= 1,
+        "max_tokens": lambda v: whole(v) and 1 <= v <= 200_000,
+        "max_completion_tokens": lambda v: whole(v) and 1 <= v <= 200_000,
+        "seed": whole,
         "stop": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
-        "samples": lambda v: isinstance(v, int) and 1 <= v <= MAX_SAMPLES,
+        "samples": lambda v: whole(v) and 1 <= v <= MAX_SAMPLES,
         "both_orders": lambda v: isinstance(v, bool),
         "structured": lambda v: isinstance(v, bool),
     }
     for key, value in parameters.items():
-        if (
-            isinstance(value, bool)
-            and key not in ("both_orders", "structured")
-            or not checks[key](value)
-        ):
+        if not checks[key](value):
             raise DomainError(f"Parameter {key!r} cannot be {json.dumps(value)[:40]}.")
     return parameters
 
@@ -383,13 +386,20 @@ def judge_preview(
         base_url_check(base_url=spec.base_url, user=user)
     system_text, template_text = _texts(spec, built_in)
     parameters = parameters_clean(spec.parameters)
-    items = list(items_selected(project=project, kind=built_in.item_kind, selection=selection))
+    selected = items_selected(project=project, kind=built_in.item_kind, selection=selection)
+    n_items = selected.count()
+    # Rendered: up to PREVIEW_ITEMS items (their steps in one query), the rest estimated.
+    items = list(selected[:PREVIEW_ITEMS])
+    steps_of: dict[int, list[str]] = {item.pk: [] for item in items}
+    rows = Step.objects.filter(item_id__in=list(steps_of)).order_by("item_id", "index")
+    for item_id, text in rows.values_list("item_id", "text"):
+        steps_of[item_id].append(text)
     both = parameters.get("both_orders", built_in.asks_both_orders)
     samples = parameters.get("samples", 1)
     prompts, chars, rendered = [], 0, 0  # rendered: the items whose prompts `chars` counts
     for item in items:
         rendered += 1
-        steps = list(item.steps.order_by("index").values_list("text", flat=True))
+        steps = steps_of[item.pk]
         for request in requests_for(kind=item.kind, both_orders=both, samples=samples):
             context = prompt_context(
                 item=item, steps=steps, criterion=criterion, order=request.order,
@@ -403,14 +413,14 @@ def judge_preview(
             chars += len(system) + len(prompt)
             if len(prompts) < n_prompts:
                 prompts.append(PromptPreview(item.external_id, request.order, system, prompt))
-        if len(prompts) >= n_prompts and len(items) > 200:
+        if len(prompts) >= n_prompts and n_items > PREVIEW_ITEMS:
             break  # estimate the rest from the first items' average
     per_item = len(requests_for(kind=built_in.item_kind, both_orders=both, samples=samples))
-    n_requests = len(items) * per_item
-    tokens_in = int(chars / 4 * len(items) / rendered) if rendered else 0
+    n_requests = n_items * per_item
+    tokens_in = int(chars / 4 * n_items / rendered) if rendered else 0
     is_checker = spec.provider == JudgeConfig.Provider.CHECKER
     most = parameters.get("max_tokens") or parameters.get("max_completion_tokens") or 512
     tokens_out = 0 if is_checker else n_requests * most
     price = None if is_checker else price_for(spec.model)
     cost = None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
-    return Estimate(len(items), n_requests, tokens_in, tokens_out, cost, prompts)
+    return Estimate(n_items, n_requests, tokens_in, tokens_out, cost, prompts)

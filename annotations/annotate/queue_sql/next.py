@@ -112,7 +112,7 @@ def _read(user: AbstractBaseUser, slug: str, prefetched: object) -> NextRead | N
     return None if row is None else NextRead(*row[:5], json_value(row[5]))
 
 
-def _sheet(read: NextRead, user_id: int, row: tuple) -> ItemSheet:
+def _sheet(read: NextRead, row: tuple) -> ItemSheet:
     """The sheet of a claimed item from the claim statement's row."""
     _, pk, slot, is_gold, swapped, *item, steps = row
     claim = Claim(pk, item[0], read.slug, slot, Assignment.Status.ASSIGNED, is_gold, swapped, None)
@@ -144,7 +144,7 @@ def assignment_next(
     for _ in range(NEXT_ROUNDS):
         row = fetch(_NEXT_CLAIM, params)[0]
         if row[1] is not None:
-            return _sheet(read, user.pk, row)
+            return _sheet(read, row)
         if not row[0]:
             return None  # nothing left for this user
         # Refused: another annotator took the slot, or another tab claimed an item.
