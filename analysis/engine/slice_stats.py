@@ -100,6 +100,8 @@ def between_groups(arrays: SliceArrays, boot: Bootstrap, ref: str | None) -> Ite
             continue
         if arrays.categorical:
             yield from _between_categorical(arrays, a, b, boot)
+        if arrays.categorical and arrays.error_codes and a == ref and kinds[b] == "model":
+            yield from _missed_errors(arrays, a, b, boot)
         if arrays.scale in ORDERED_SCALES:
             yield from _correlations(a, b, codes_a, codes_b, boot)
 
@@ -124,6 +126,19 @@ def _between_categorical(arrays: SliceArrays, a: str, b: str, boot: Bootstrap) -
         yield Stat(a, b, metric, est)
     if arrays.error_codes and (arrays.target_step >= 0).any():
         yield from _earliest_error(arrays, a, b, (cons_a, cons_b), boot)
+
+
+def _missed_errors(arrays: SliceArrays, a: str, b: str, boot: Bootstrap) -> Iterator[Stat]:
+    """How often the judge passes what the reference's consensus calls an error (and calls an
+    error what it does not): an answer-only check passing a flawed solution."""
+    errors = []
+    for name in (a, b):
+        cons = stats.consensus(arrays.groups[name].codes, n_categories=arrays.n_categories)
+        is_error = np.isin(cons, list(arrays.error_codes)).astype(np.float64)
+        errors.append(np.where(np.isnan(cons), np.nan, is_error))
+    kw = boot.kwargs()
+    yield Stat(a, b, "missed_error_rate", stats.missed_error_rate(*errors, **kw))
+    yield Stat(a, b, "false_error_rate", stats.false_error_rate(*errors, **kw))
 
 
 def _earliest_error(

@@ -37,6 +37,7 @@ from analysis.stats.correlation import correlation
 from analysis.stats.earliest_error import earliest_error_agreement, first_error
 from analysis.stats.gap import gap_without_ceiling, human_ceiling_gap
 from analysis.stats.kappa import cohen_kappa
+from analysis.stats.missed_errors import false_error_rate, missed_error_rate
 from analysis.stats.multiple import benjamini_hochberg
 from analysis.stats.multirater import fleiss_kappa, gwet_ac1
 from analysis.stats.results import (
@@ -59,6 +60,7 @@ __all__ = [
     "consensus",
     "correlation",
     "earliest_error_agreement",
+    "false_error_rate",
     "first_error",
     "fleiss_kappa",
     "gap_without_ceiling",
@@ -66,6 +68,7 @@ __all__ = [
     "human_ceiling_gap",
     "krippendorff_alpha",
     "longer_wins",
+    "missed_error_rate",
     "percent_agreement",
     "position_consistency",
     "roc_auc",

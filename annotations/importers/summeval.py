@@ -11,6 +11,13 @@ rater identities, only positions: the i-th expert annotation is rater `expert_<i
 `expert`), the i-th crowd one `turker_<i>` (group `crowd`). The reference summaries and the
 file path are not imported.
 
+The binary `consistent` criterion (`parse(..., consistent=True)`; off by default, `load_demo`
+turns it on): every consistency rating also becomes a `yes` (rated 5) or `no` (rated 1-4)
+judgement by the same rater, on a nominal criterion whose error label is `no`. This is the
+binarisation factual-consistency benchmarks built on SummEval use (SummaC, Laban et al. 2022:
+a summary is consistent when rated 5), and it is what a score judge (a reward model, a
+consistency metric) is calibrated against: scores need a criterion with an error label.
+
 Scores: the published files hold only the integers 1-5. A whole-number float (4.0) is taken as
 the integer; a missing or null score is skipped (no judgement); any other value is an error
 naming the line and the field, since an ordinal 1-5 criterion has no place for 3.5.
@@ -21,6 +28,7 @@ first, so the writer stores the items in batches rather than one at a time.
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +40,11 @@ CRITERIA = ("coherence", "consistency", "fluency", "relevance")
 LABELS = [1, 2, 3, 4, 5]
 GROUPS = {"expert_annotations": ("expert", "expert"), "turker_annotations": ("turker", "crowd")}
 CHUNK = 200
+CONSISTENT = "consistent"
 
 
-def parse(paths: list[Path]) -> Iterator[Record]:
-    """Yield the four criteria, then the summaries and their ratings."""
+def parse(paths: list[Path], *, consistent: bool = False) -> Iterator[Record]:
+    """Yield the four criteria (and `consistent`), then the summaries and their ratings."""
     if not paths:
         return
     first = Origin(Path(paths[0]).name, 1)
@@ -43,9 +52,18 @@ def parse(paths: list[Path]) -> Iterator[Record]:
         yield CriterionRecord(
             origin=first, name=name, target="item", scale="ordinal", labels=LABELS
         )
+    if consistent:
+        yield CriterionRecord(
+            origin=first,
+            name=CONSISTENT,
+            target="item",
+            scale="nominal",
+            labels=["yes", "no"],
+            error_labels=["no"],
+        )
     items: list[Record] = []
     judgements: list[Record] = []
-    for origin, built in json_lines(paths, _summary):
+    for origin, built in json_lines(paths, partial(_summary, consistent=consistent)):
         if isinstance(built, FieldError):
             items.append(LineError(origin, built.field, built.message))
             continue
@@ -60,7 +78,9 @@ def parse(paths: list[Path]) -> Iterator[Record]:
     yield from judgements
 
 
-def _summary(obj: dict, origin: Origin) -> tuple[ItemRecord, list[JudgementRecord]]:
+def _summary(
+    obj: dict, origin: Origin, *, consistent: bool = False
+) -> tuple[ItemRecord, list[JudgementRecord]]:
     source_id = _string(obj, "id")
     model_id = _string(obj, "model_id")
     item_id = f"{source_id}-{model_id}"
@@ -85,16 +105,20 @@ def _summary(obj: dict, origin: Origin) -> tuple[ItemRecord, list[JudgementRecor
                 score = _score(scores.get(criterion), where)
                 if score is None:
                     continue
-                judgements.append(
+                values = {criterion: score}
+                if consistent and criterion == "consistency":
+                    values[CONSISTENT] = "yes" if score == LABELS[-1] else "no"
+                judgements.extend(
                     JudgementRecord(
                         origin=origin,
                         item=item_id,
-                        criterion=criterion,
+                        criterion=name,
                         rater=f"{prefix}_{position}",
                         rater_kind="human",
                         rater_group=group,
-                        value=score,
+                        value=value,
                     )
+                    for name, value in values.items()
                 )
     return item, judgements
 

@@ -370,8 +370,10 @@ def _check_answers(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None
     """The answer checker: no model, no network; its "answer" is what it found."""
     for item, request in missing:
         work.heartbeat.beat()
+        # The whole solution: its last \boxed{} is not always in the last step (a closing
+        # remark may follow it), and the importer's references are read the same way.
         steps = work.steps[item.pk]
-        solution = steps[-1] if steps else (item.response or "")
+        solution = "\n".join(steps) if steps else (item.response or "")
         result = check_answer(solution_text=solution, reference=item.reference_answer or "")
         job = Job(item, request, "", f"check {result.answer!r} against {result.reference!r}")
         _store(work, [(job, Completion(result.as_answer(), 0, 0, 0, "math-verify"), 0.0)])

@@ -11,7 +11,10 @@ well-known default), a description or guidelines only where they are blank. `mak
 
 MT-bench comes with the six models' answer texts; ProcessBench with reference answers taken,
 leave-one-out, from another correct solution of the same problem (the processbench importer's
-`leave_one_out_references`; only 6 of the 400 sampled solutions have such a neighbour). A
+`leave_one_out_references`). SummEval comes with the binary `consistent` criterion (each
+consistency rating of 5 is a yes; the summeval importer's `consistent`) and a score judge on it,
+the summaries' extractive fragment density (`annotations.judges.extractive`, group `metric`),
+which the report calibrates against the experts. A
 database loaded before the answer texts were shipped keeps its MT-bench project as it is:
 the demo is loaded once, and a re-import would clash with the stored items, whose content
 has no answers. The command then says how to get the texts: delete that project (or
@@ -29,9 +32,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from annotations import services
-from annotations.importers import FORMATS, processbench
-from annotations.importers.records import Record
+from annotations.importers import FORMATS, processbench, summeval
+from annotations.importers.errors import Origin
+from annotations.importers.records import Record, ScoreRecord
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
+from annotations.judges import extractive
 from annotations.judges import services as judge_services
 from annotations.models import Item, Judgement, Membership, Project
 
@@ -56,6 +61,8 @@ class DemoProject:
     description: str
     guidelines: str
     parse: Callable[[list[Path]], Iterator[Record]]
+    # Records made from the stored items after the import, e.g. a score judge's scores.
+    derived: Callable[[Project], Iterator[Record]] | None = None
 
 
 MT_BENCH_GUIDELINES = """\
@@ -153,7 +160,8 @@ PROJECTS = (
             "relevance by 3 experts and 5 crowd workers (Fabbri et al. 2021)."
         ),
         guidelines=SUMMEVAL_GUIDELINES,
-        parse=FORMATS["summeval"],
+        parse=partial(summeval.parse, consistent=True),
+        derived=lambda project: _density_scores(project),
     ),
 )
 
@@ -195,7 +203,10 @@ class Command(BaseCommand):
                     "project, or db.sqlite3, and run again to see them)"
                 )
             return
-        counts = _import(project, demo.parse([DEMO_DATA / name for name in demo.files]))
+        with transaction.atomic():  # the derived records land with the data or not at all
+            counts = _import(project, demo.parse([DEMO_DATA / name for name in demo.files]))
+            if demo.derived is not None:
+                _import(project, demo.derived(project))
         # Two annotators per item, so the demo's annotators can be compared with each other;
         # ProcessBench is labelled as its experts did, stopping at the earliest error.
         Project.objects.filter(pk=project.pk).update(
@@ -214,6 +225,27 @@ def _import(project: Project, records: Iterator[Record]) -> ImportCounts:
         return ImportWriter(project).run(records)
     except ImportRejected as exc:
         raise CommandError("\n".join([str(exc), *exc.errors])) from None
+
+
+DENSITY_RATER = "extractive-density"
+
+
+def _density_scores(project: Project) -> Iterator[ScoreRecord]:
+    """SummEval's score judge: each summary's extractive fragment density (Grusky et al.
+    2018) as a score on the binary `consistent` criterion, for the report to calibrate."""
+    origin = Origin("extractive density (computed by load_demo)", 1)
+    for item_id, article, summary in Item.objects.filter(project=project).values_list(
+        "external_id", "prompt", "response"
+    ):
+        yield ScoreRecord(
+            origin=origin,
+            item=item_id,
+            criterion=summeval.CONSISTENT,
+            rater=DENSITY_RATER,
+            rater_group="metric",
+            rater_model="extractive fragment density (Grusky et al. 2018)",
+            score=extractive.density(article, summary or ""),
+        )
 
 
 OLLAMA_URL = "http://127.0.0.1:11434/v1"

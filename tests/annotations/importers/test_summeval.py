@@ -110,3 +110,33 @@ def test_it_rejects_bad_lines_naming_file_line_and_field(project, tmp_path):
         "got null",
     ]
     assert _db_counts() == before
+
+
+@pytest.mark.django_db
+def test_it_adds_the_binary_consistent_criterion_when_asked(project, tmp_path):
+    line = {
+        "id": "a1",
+        "model_id": "M0",
+        "decoded": "summary",
+        "text": "article",
+        "expert_annotations": [
+            {"coherence": 1, "consistency": c, "fluency": 1, "relevance": 1} for c in (5, 4, 5)
+        ],
+        "turker_annotations": [],
+    }
+    path = tmp_path / "M0_outputs_annotations.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    from annotations.importers import summeval
+    from annotations.importers.writer import ImportWriter
+
+    ImportWriter(project).run(summeval.parse([path], consistent=True))
+    criterion = Criterion.objects.get(project=project, name="consistent")
+    assert (criterion.scale, criterion.labels, criterion.error_labels) == (
+        "nominal",
+        ["yes", "no"],
+        ["no"],
+    )
+    labels = dict(Judgement.objects.filter(criterion=criterion).values_list("rater__name", "value"))
+    assert labels == {"expert_1": "yes", "expert_2": "no", "expert_3": "yes"}
+    services.items_import(project=project, paths=[path], format="summeval")  # off by default
+    assert Criterion.objects.filter(project=project).count() == 5
