@@ -26,8 +26,8 @@ def import_job_run_task(self, job_id: int) -> None:
     name=dispatch.JUDGE_CHUNK_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=3 * 3600,
-    time_limit=3 * 3600 + 60,
+    soft_time_limit=settings.JUDGE_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=settings.JUDGE_CHUNK_SOFT_TIME_LIMIT + 60,
 )
 def judge_chunk_task(self, chunk_id: int) -> None:
     # Every answer is stored as it arrives, under a unique key, and the chunk's counts are

@@ -203,7 +203,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+# A judge chunk may run for hours (a slow model, a low rate limit): its own, longer limit.
+JUDGE_CHUNK_SOFT_TIME_LIMIT = env_int("JUDGE_CHUNK_SOFT_TIME_LIMIT", 3 * 60 * 60)
+# Redis redelivers a message not acknowledged within the visibility timeout, to another worker,
+# while the first may still run it: the timeout must outlast the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, JUDGE_CHUNK_SOFT_TIME_LIMIT + 60) + 60
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-agreement-runs": {"task": "analysis.tasks.agreement_runs_reap_task", "schedule": 300},

@@ -57,3 +57,13 @@ def test_it_runs_with_no_environment_on_sqlite_and_eager_celery():
         timeout=60,
     )
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"], result.stderr
+
+
+def test_redis_redelivers_no_task_while_it_may_still_run():
+    from django.conf import settings
+
+    from annotations.tasks import judge_chunk_task
+
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert timeout > judge_chunk_task.time_limit > settings.CELERY_TASK_TIME_LIMIT
+    assert judge_chunk_task.time_limit == settings.JUDGE_CHUNK_SOFT_TIME_LIMIT + 60
