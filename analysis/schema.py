@@ -80,6 +80,12 @@ def column_names(row_type: type[Row]) -> list[str]:
     return [f.name for f in fields(row_type)]
 
 
+def text_max_length(row_type: type[Row], name: str) -> int:
+    """The column size of the text field `name` of a row type."""
+    (found,) = [f for f in fields(row_type) if f.name == name]
+    return int(found.metadata["max_length"])
+
+
 def stored_values(row: Row) -> dict[str, object]:
     """A row's values by column, with NaN and infinities as None (NULL in the database)."""
     return {f.name: _finite(getattr(row, f.name)) for f in fields(row)}

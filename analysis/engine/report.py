@@ -12,6 +12,7 @@ from analysis.engine.calibration import held_out_targets, score_stats, score_thr
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
 from analysis.engine.slice_stats import GapStat, Stat, between_groups, gaps, within_groups
 from analysis.engine.slicing import n_slices, slices
+from analysis.engine.verdicts import verdict_stats
 from analysis.schema import DisagreementRow, ResultRow, ShortfallRow
 
 __all__ = ["Report", "criterion_report", "n_slices", "reference_group"]
@@ -96,6 +97,7 @@ def criterion_report(
         arrays = SliceArrays.cut(data, mask, held_out)
         boot = Bootstrap.draw(arrays.target_item, config.n_boot, rng)
         _slice_rows(report, key, arrays, boot, ref, config.min_slice_items)
+        report.rows.extend(key.row(s) for s in verdict_stats(arrays, boot, ref, config))
         if ref is not None:
             scored = score_stats(arrays, boot, ref, thresholds, config.seed)
             report.rows.extend(key.row(s) for s in scored)

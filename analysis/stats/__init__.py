@@ -24,6 +24,7 @@ Input conventions
 
 from analysis.stats.agreement import consensus, percent_agreement
 from analysis.stats.alpha import krippendorff_alpha
+from analysis.stats.alt_test import AltTestResult, alt_test
 from analysis.stats.bias import longer_wins, position_consistency
 from analysis.stats.bootstrap import Resampler
 from analysis.stats.calibration import (
@@ -36,6 +37,7 @@ from analysis.stats.calibration import (
 from analysis.stats.correlation import correlation
 from analysis.stats.earliest_error import earliest_error_agreement, first_error
 from analysis.stats.gap import gap_without_ceiling, human_ceiling_gap
+from analysis.stats.judge_vs_judge import JudgeComparison, judge_accuracy_difference
 from analysis.stats.kappa import cohen_kappa
 from analysis.stats.missed_errors import false_error_rate, missed_error_rate
 from analysis.stats.multiple import benjamini_hochberg
@@ -46,8 +48,15 @@ from analysis.stats.results import (
     GapResult,
     MultipleTestingResult,
 )
+from analysis.stats.soft_labels import soft_agreement, soft_log_loss
 
 __all__ = [
+    "AltTestResult",
+    "JudgeComparison",
+    "alt_test",
+    "judge_accuracy_difference",
+    "soft_agreement",
+    "soft_log_loss",
     "EarliestErrorAgreement",
     "Estimate",
     "GapResult",

@@ -1,5 +1,6 @@
 """python manage.py agreement_report --project NAME --out DIR [--by KEY]... [--bootstrap N]
 [--seed S] [--reference GROUP] [--criterion NAME]... [--min-slice-items N]
+[--epsilon E] [--epsilon GROUP=E]...
 
 Runs a report (eagerly, or through the worker when a broker is set) and writes
 DIR/agreement.csv, DIR/shortfall.csv and DIR/disagreements.csv.
@@ -30,12 +31,22 @@ class Command(BaseCommand):
         parser.add_argument("--reference", help="reference human group (default: expert)")
         parser.add_argument("--criterion", action="append", default=[], help="only these")
         parser.add_argument("--min-slice-items", type=int, help="smaller slices are flagged")
+        parser.add_argument(
+            "--epsilon",
+            action="append",
+            default=[],
+            help="alt-test margin: E for every human group (default 0.2), GROUP=E for one",
+        )
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
     def handle(self, *args, **options) -> None:
         project = Project.objects.filter(name=options["project"]).first()
         if project is None:
             raise CommandError(f"No project named {options['project']!r}.")
+        plain = [v for v in options["epsilon"] if "=" not in v]
+        per_group = [v for v in options["epsilon"] if "=" in v]
+        if len(plain) > 1:
+            raise CommandError("Give --epsilon E once (and GROUP=E for each group to override).")
         try:
             config = RunConfig.from_input(
                 {
@@ -45,6 +56,8 @@ class Command(BaseCommand):
                     "n_boot": options["bootstrap"],
                     "seed": options["seed"],
                     "min_slice_items": options["min_slice_items"],
+                    "epsilon": plain[0] if plain else None,
+                    "group_epsilons": per_group,
                 }
             )
             run = services.agreement_run_start(project=project, user=None, config=config)
