@@ -64,6 +64,16 @@ def rater_summary(*, project: Project) -> list[dict]:
     )
 
 
+def group_members(*, project: Project) -> dict[str, list[str]]:
+    """Which raters each group holds: group -> rater names, both sorted (for reports, so a
+    reader sees who is behind "expert" or "annotators")."""
+    members: dict[str, list[str]] = {}
+    rows = Rater.objects.filter(project=project).order_by("group", "name")
+    for group, name in rows.values_list("group", "name"):
+        members.setdefault(group, []).append(name)
+    return members
+
+
 class JudgementColumns(NamedTuple):
     """The judgements on a criterion as parallel columns, one entry per judgement."""
 

@@ -3,11 +3,14 @@
 The views call these after `project_get_for_lead`; nothing here is shown to annotators.
 """
 
+import json
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from annotations.models import Assignment, GoldItem, Item, Membership, Project
+from annotations.annotate import rules
+from annotations.annotate.selectors import project_criteria
+from annotations.models import Assignment, Criterion, GoldItem, Item, Membership, Project
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,45 @@ def queue_summary_for_lead(*, project: Project) -> dict[str, int]:
         "items": items.count(),
         "complete": items.filter(n_taken__gte=project.overlap).count(),
     }
+
+
+@dataclass(frozen=True)
+class GoldExample:
+    """A gold answer that the project's criteria accept, for the lead page's help text."""
+
+    external_id: str
+    expected: dict
+
+    @property
+    def expected_json(self) -> str:
+        return json.dumps(self.expected)
+
+
+def _example_value(criterion: Criterion) -> object:
+    if criterion.scale == Criterion.Scale.INTERVAL:
+        return criterion.min_value
+    return criterion.value_labels[0]
+
+
+def gold_example(*, project: Project) -> GoldExample | None:
+    """An example gold answer built from the project's criteria for its first item: each
+    item criterion's first label (the minimum for an interval scale), and for a step
+    criterion one label per step, the last left null (any label). None without items."""
+    item = Item.objects.filter(project=project).order_by("pk").first()
+    if item is None:
+        return None
+    criteria = rules.criteria_for_item(
+        kind=item.kind, criteria=project_criteria(project_id=project.pk)
+    )
+    expected: dict = {}
+    for criterion in criteria:
+        value = _example_value(criterion)
+        if criterion.target == Criterion.Target.STEP:
+            expected[criterion.name] = [value] * max(item.n_steps - 1, 0) + [None] * min(
+                item.n_steps, 1
+            )
+        else:
+            expected[criterion.name] = value
+    if not expected:
+        return None
+    return GoldExample(item.external_id, expected)
