@@ -74,6 +74,23 @@ def group_members(*, project: Project) -> dict[str, list[str]]:
     return members
 
 
+class HumanRater(NamedTuple):
+    pk: int
+    name: str
+    group: str
+    user_id: int | None  # the app user behind an annotator; None for an imported rater
+
+
+def human_raters(*, project: Project) -> list[HumanRater]:
+    """The project's human raters (imported and app annotators), by group and name."""
+    rows = (
+        Rater.objects.filter(project=project, kind=Rater.Kind.HUMAN)
+        .order_by("group", "name")
+        .values_list("pk", "name", "group", "user_id")
+    )
+    return list(map(HumanRater._make, rows))
+
+
 class JudgementColumns(NamedTuple):
     """The judgements on a criterion as parallel columns, one entry per judgement."""
 

@@ -8,6 +8,7 @@ raters whose interval lies entirely below the pool's median.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -60,9 +61,8 @@ def leave_one_out_consensus(codes: npt.ArrayLike, *, n_categories: int | None = 
     return out
 
 
-def agreement_with_pool(
+def pool_agreement(
     codes: npt.ArrayLike,
-    rater: int,
     *,
     n_categories: int | None = None,
     weights: KappaWeights = "none",
@@ -70,15 +70,13 @@ def agreement_with_pool(
     n_boot: int = 0,
     rng: np.random.Generator | Resampler | None = None,
     confidence: float = 0.95,
-) -> Estimate:
-    """Cohen's kappa between one rater and the leave-one-out majority of the others.
+) -> tuple[Estimate, ...]:
+    """Each rater's Cohen's kappa against the leave-one-out majority of the other raters.
 
     Parameters
     ----------
     codes : array_like, shape (n_targets, n_raters)
         Codes ``0..k-1`` of every rater of the pool, NaN for missing.
-    rater : int
-        Column of the rater compared with the others.
     n_categories : int, optional
     weights : {"none", "linear", "quadratic"}, default "none"
         "quadratic" for ordered scales.
@@ -86,16 +84,18 @@ def agreement_with_pool(
         Cluster of each target (the item a step belongs to) for the bootstrap.
     n_boot : int, default 0
         0 gives the asymptotic interval of :func:`cohen_kappa`; > 0 a percentile cluster
-        bootstrap over the clusters (a shared :class:`Resampler` may be passed as ``rng``).
+        bootstrap over the clusters. Pass a :class:`Resampler` drawn over ``clusters`` as
+        ``rng`` to give every rater the same resamples (and draw them once).
     rng : numpy.random.Generator or Resampler, optional
     confidence : float, default 0.95
 
     Returns
     -------
-    Estimate
-        Over the targets the rater judged where the others have a unique plurality label.
-        ``n_items``: those targets. NaN when there are none, or when chance disagreement is
-        0 (rater and majority used one and the same label throughout).
+    tuple of Estimate, length n_raters
+        Rater ``r``'s kappa over the targets ``r`` judged where the others have a unique
+        plurality label (:func:`leave_one_out_consensus`); ``n_items``: those targets. NaN
+        when there are none, or when chance disagreement is 0 (rater and majority used one
+        and the same label throughout).
 
     References
     ----------
@@ -103,32 +103,25 @@ def agreement_with_pool(
     Cohen, J. (1968). Weighted kappa. Psychol. Bull. 70(4).
     """
     arr = as_codes(codes, "codes", ndim=2)
-    if not isinstance(rater, (int, np.integer)) or not 0 <= rater < arr.shape[1]:
-        raise ValueError(f"rater must be a column of codes (0..{arr.shape[1] - 1}), got {rater!r}")
     k = resolve_n_categories([arr], n_categories)
-    majority = leave_one_out_consensus(arr, n_categories=k)[:, rater]
-    estimate = cohen_kappa(
-        arr[:, rater],
-        majority,
-        n_categories=k,
-        weights=weights,
-        clusters=clusters,
-        n_boot=n_boot,
-        rng=rng,
-        confidence=confidence,
-    )
+    majority = leave_one_out_consensus(arr, n_categories=k)
     vs = "vs the leave-one-out majority of the other raters"
-    name, _, interval = estimate.method.partition("; ")
-    method = f"{name} {vs}" + (f"; {interval}" if interval else "")
-    return Estimate(
-        estimate.value,
-        estimate.ci_low,
-        estimate.ci_high,
-        estimate.se,
-        estimate.n_items,
-        estimate.n_pairs,
-        method,
-    )
+    estimates = []
+    for r in range(arr.shape[1]):
+        estimate = cohen_kappa(
+            arr[:, r],
+            majority[:, r],
+            n_categories=k,
+            weights=weights,
+            clusters=clusters,
+            n_boot=n_boot,
+            rng=rng,
+            confidence=confidence,
+        )
+        name, _, interval = estimate.method.partition("; ")
+        method = f"{name} {vs}" + (f"; {interval}" if interval else "")
+        estimates.append(dataclasses.replace(estimate, method=method))
+    return tuple(estimates)
 
 
 def proportion_wilson(successes: int, n: int, *, confidence: float = 0.95) -> Estimate:

@@ -4,6 +4,7 @@ The views call these after `project_get_for_lead`; nothing here is shown to anno
 """
 
 import json
+import statistics
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -66,6 +67,73 @@ def annotator_rows_for_lead(*, project: Project) -> list[AnnotatorRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class MemberActivity:
+    """A member's work in the project's queue, for the QC page."""
+
+    membership_id: int
+    user_id: int
+    username: str
+    role: str
+    rater_group: str
+    submitted: int
+    skipped: int
+    flagged: int
+    gold_correct: int
+    gold_total: int
+    median_ms: float | None  # median time on a submitted item; None before the first
+
+
+def member_activity_for_lead(*, project: Project) -> list[MemberActivity]:
+    """Every member with their queue counts, gold answers and median time per submitted
+    item (three queries). For leads only."""
+    counts = {
+        row["user"]: row
+        for row in Assignment.objects.filter(project=project)
+        .values("user")
+        .annotate(
+            submitted=Count("pk", filter=Q(status="submitted")),
+            skipped=Count("pk", filter=Q(status="skipped")),
+            flagged=Count("pk", filter=Q(status="flagged")),
+            gold_correct=Sum("gold_correct"),
+            gold_total=Sum("gold_total"),
+        )
+        .order_by()
+    }
+    times: dict[int, list[int]] = {}
+    submitted = Assignment.objects.filter(project=project, status=Assignment.Status.SUBMITTED)
+    for user_id, ms in submitted.values_list("user_id", "time_spent_ms").order_by():
+        times.setdefault(user_id, []).append(ms)
+    members = project.memberships.order_by("user__username").values_list(
+        "pk", "user_id", "user__username", "role", "rater_group"
+    )
+    rows = []
+    for pk, user_id, username, role, group in members:
+        c = counts.get(user_id, {})
+        spent = times.get(user_id)
+        rows.append(
+            MemberActivity(
+                membership_id=pk,
+                user_id=user_id,
+                username=username,
+                role=role,
+                rater_group=group,
+                submitted=c.get("submitted", 0),
+                skipped=c.get("skipped", 0),
+                flagged=c.get("flagged", 0),
+                gold_correct=c.get("gold_correct") or 0,
+                gold_total=c.get("gold_total") or 0,
+                median_ms=statistics.median(spent) if spent else None,
+            )
+        )
+    return rows
+
+
+def membership_get_for_lead(*, project: Project, membership_id: int) -> Membership | None:
+    """A membership of the project (None for one of another project)."""
+    return Membership.objects.filter(project=project, pk=membership_id).first()
 
 
 def flagged_for_lead(*, project: Project) -> QuerySet[Assignment]:

@@ -7,9 +7,9 @@ import pytest
 
 from analysis.stats.bootstrap import Resampler
 from analysis.stats.pool import (
-    agreement_with_pool,
     below_pool_median,
     leave_one_out_consensus,
+    pool_agreement,
     proportion_wilson,
 )
 
@@ -37,26 +37,28 @@ def test_it_takes_the_majority_of_the_other_raters_only():
 def test_it_computes_kappa_against_the_leave_one_out_majority_by_hand():
     # Rater 2 vs majority on t0, t1, t4: pairs (1,0), (1,1), (0,0). p_o = 2/3; margins
     # rater (1/3, 2/3), majority (2/3, 1/3), p_e = 4/9; kappa = (2/3 - 4/9) / (5/9) = 0.4.
-    est = agreement_with_pool(CODES, 2, n_categories=2)
+    est = pool_agreement(CODES, n_categories=2)[2]
     assert est.value == pytest.approx(0.4)
     assert est.n_items == 3
     assert "leave-one-out majority" in est.method and "Wald" in est.method
     # Rater 0 on t1..t4: (1,1), (0,1), (1,0), (0,0): p_o = p_e = 1/2, kappa 0.
-    assert agreement_with_pool(CODES, 0, n_categories=2).value == pytest.approx(0.0)
+    assert pool_agreement(CODES, n_categories=2)[0].value == pytest.approx(0.0)
 
 
 def test_it_is_undefined_without_other_raters_or_without_chance_disagreement():
     alone = np.array([[0.0, nan], [1.0, nan]])
-    assert math.isnan(agreement_with_pool(alone, 0, n_categories=2).value)
+    assert math.isnan(pool_agreement(alone, n_categories=2)[0].value)
     unanimous = np.zeros((4, 3))
-    est = agreement_with_pool(unanimous, 1, n_categories=2)
+    est = pool_agreement(unanimous, n_categories=2)[1]
     assert math.isnan(est.value) and est.n_items == 4
 
 
-def test_it_rejects_a_rater_outside_the_matrix():
-    for bad in (-1, 3, 1.5, "0"):
-        with pytest.raises(ValueError, match="rater must be a column"):
-            agreement_with_pool(CODES, bad, n_categories=2)
+def test_it_rejects_codes_that_are_not_a_pool():
+    for bad in ([0, 1, 1], [[0, -1]], [[0.5, 1]]):
+        with pytest.raises(ValueError):
+            pool_agreement(bad, n_categories=2)
+    with pytest.raises(ValueError, match="out of range"):
+        pool_agreement([[0, 2]], n_categories=2)
 
 
 def _loop_majority(codes: np.ndarray, target: int, rater: int, k: int) -> float:
@@ -89,6 +91,9 @@ def test_it_matches_an_explicit_loop_on_random_pools(seed):
     codes = rng.integers(0, k, size=(n_targets, n_raters)).astype(float)
     codes[rng.random(codes.shape) < 0.3] = nan
     majority = leave_one_out_consensus(codes, n_categories=int(k))
+    by_weights = {
+        w: pool_agreement(codes, n_categories=int(k), weights=w) for w in ("none", "quadratic")
+    }
     for rater in range(n_raters):
         pairs = []
         for t in range(n_targets):
@@ -99,7 +104,7 @@ def test_it_matches_an_explicit_loop_on_random_pools(seed):
             if not math.isnan(codes[t, rater]) and not math.isnan(expected):
                 pairs.append((int(codes[t, rater]), int(expected)))
         for weights in ("none", "quadratic"):
-            est = agreement_with_pool(codes, rater, n_categories=int(k), weights=weights)
+            est = by_weights[weights][rater]
             assert est.n_items == len(pairs)
             if not pairs:
                 assert math.isnan(est.value)
@@ -120,15 +125,12 @@ def test_it_gives_a_cluster_bootstrap_interval_around_the_estimate_from_shared_r
     ).astype(float)
     clusters = np.repeat(np.arange(100), 3)  # three steps per solution
     resampler = Resampler.draw(clusters, 400, np.random.default_rng(1))
-    est = agreement_with_pool(
-        codes, 0, n_categories=3, clusters=clusters, n_boot=400, rng=resampler
-    )
+    est = pool_agreement(codes, n_categories=3, clusters=clusters, n_boot=400, rng=resampler)[0]
     assert est.ci_low < est.value < est.ci_high and est.ci_high - est.ci_low < 0.3
     assert "percentile cluster bootstrap (B=400" in est.method
-    again = agreement_with_pool(
-        codes, 0, n_categories=3, clusters=clusters, n_boot=400, rng=resampler
-    )
-    assert (again.ci_low, again.ci_high) == (est.ci_low, est.ci_high)
+    again = pool_agreement(codes, n_categories=3, clusters=clusters, n_boot=400, rng=resampler)
+    assert (again[0].ci_low, again[0].ci_high) == (est.ci_low, est.ci_high)
+    assert all(e.has_interval for e in again)
 
 
 def test_it_matches_newcombes_wilson_intervals():
