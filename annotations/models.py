@@ -49,6 +49,13 @@ class Project(models.Model):
         default=False,
         help_text="A step marked with an error label ends the solution: later steps need no label.",
     )
+    # App annotators' judgements go into their own group unless a lead says otherwise, so a
+    # few test labels never mix into an imported (published) expert group by accident.
+    annotator_group = models.CharField(
+        max_length=64,
+        default="annotators",
+        help_text="The rater group new annotators' judgements go into.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,8 +76,10 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    # Copied to the user's Rater when it is created; a lead's move changes both at once
+    # (`annotate.services.annotator_group_move`), since reports read the group from the Rater.
     rater_group = models.CharField(
-        max_length=64, default="expert", help_text="The group this user's judgements go under."
+        max_length=64, default="annotators", help_text="The group this user's judgements go under."
     )
 
     class Meta:

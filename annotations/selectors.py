@@ -64,6 +64,33 @@ def rater_summary(*, project: Project) -> list[dict]:
     )
 
 
+def group_members(*, project: Project) -> dict[str, list[str]]:
+    """Which raters each group holds: group -> rater names, both sorted (for reports, so a
+    reader sees who is behind "expert" or "annotators")."""
+    members: dict[str, list[str]] = {}
+    rows = Rater.objects.filter(project=project).order_by("group", "name")
+    for group, name in rows.values_list("group", "name"):
+        members.setdefault(group, []).append(name)
+    return members
+
+
+class HumanRater(NamedTuple):
+    pk: int
+    name: str
+    group: str
+    user_id: int | None  # the app user behind an annotator; None for an imported rater
+
+
+def human_raters(*, project: Project) -> list[HumanRater]:
+    """The project's human raters (imported and app annotators), by group and name."""
+    rows = (
+        Rater.objects.filter(project=project, kind=Rater.Kind.HUMAN)
+        .order_by("group", "name")
+        .values_list("pk", "name", "group", "user_id")
+    )
+    return list(map(HumanRater._make, rows))
+
+
 class JudgementColumns(NamedTuple):
     """The judgements on a criterion as parallel columns, one entry per judgement."""
 

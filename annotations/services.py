@@ -16,7 +16,7 @@ from annotations import dispatch
 from annotations.errors import DomainError
 from annotations.importers import FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
-from annotations.models import ImportJob, Membership, Project
+from annotations.models import ImportJob, Membership, Project, Rater
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +38,67 @@ def project_get_or_create(*, name: str) -> Project:
     return project
 
 
+GROUP_MAX_CHARS = 64  # Rater.group and Membership.rater_group
+
+
+def rater_group_clean(group: str) -> str:
+    """A rater group name as stored: stripped, not empty, at most GROUP_MAX_CHARS characters."""
+    cleaned = group.strip() if isinstance(group, str) else ""
+    if not cleaned:
+        raise DomainError("A rater group needs a name.")
+    if len(cleaned) > GROUP_MAX_CHARS:
+        raise DomainError(f"A rater group name has at most {GROUP_MAX_CHARS} characters.")
+    if not cleaned.isprintable():
+        raise DomainError("A rater group name must be printable text.")
+    return cleaned
+
+
 def membership_set(
-    *, project: Project, user: AbstractBaseUser, role: str, rater_group: str = "expert"
+    *, project: Project, user: AbstractBaseUser, role: str, rater_group: str | None = None
 ) -> Membership:
+    """Make the user a member with `role`. A new member's judgements go into `rater_group`,
+    by default the project's annotator group; an existing member given another group is
+    moved there with their rater (`annotator_group_move`), and keeps their group otherwise."""
     if role not in Membership.Role.values:
         raise DomainError(f"Unknown role {role!r}.")
-    membership, _ = Membership.objects.update_or_create(
-        project=project, user=user, defaults={"role": role, "rater_group": rater_group}
-    )
+    with transaction.atomic():
+        membership = Membership.objects.filter(project=project, user=user).first()
+        if membership is None:
+            group = rater_group_clean(rater_group or project.annotator_group)
+            return Membership.objects.create(
+                project=project, user=user, role=role, rater_group=group
+            )
+        if membership.role != role:
+            membership.role = role
+            membership.save(update_fields=["role"])
+        if rater_group is not None and rater_group.strip() != membership.rater_group:
+            membership = annotator_group_move(membership=membership, group=rater_group)
     return membership
+
+
+def annotator_group_move(*, membership: Membership, group: str) -> Membership:
+    """Move a member, and every judgement they made in the project, into another group.
+
+    The group of a judgement is its rater's (`Rater.group`), so the move rewrites the
+    membership and the user's rater in one transaction: every judgement of theirs is in the
+    new group afterwards, none left behind, and what they submit next goes there too. A group
+    that holds model raters is refused: people and models are compared, never pooled.
+    Finished reports keep the groups they were computed with.
+    """
+    group = rater_group_clean(group)
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        models_there = Rater.objects.filter(
+            project_id=locked.project_id, group=group, kind=Rater.Kind.MODEL
+        )
+        if models_there.exists():
+            raise DomainError(f"The group {group!r} holds model judges; choose another name.")
+        locked.rater_group = group
+        locked.save(update_fields=["rater_group"])
+        Rater.objects.filter(project_id=locked.project_id, user_id=locked.user_id).update(
+            group=group
+        )
+    return locked
 
 
 def items_import(

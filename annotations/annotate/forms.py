@@ -51,11 +51,26 @@ class SettingsForm(forms.Form):
     error_ends_solution = forms.BooleanField(
         required=False, label="A step marked as an error ends the solution"
     )
+    annotator_group = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Group of new annotators",
+        help_text="Their judgements go into this group (blank: unchanged); move annotators "
+        "already added on the QC page.",
+    )
+
+    def clean_annotator_group(self) -> str | None:
+        return self.cleaned_data["annotator_group"] or None
 
 
 class AnnotatorForm(forms.Form):
     username = forms.CharField(max_length=150)
-    rater_group = forms.CharField(max_length=64, initial="expert", label="Rater group")
+    rater_group = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Rater group",
+        help_text="Blank: the project's group of new annotators.",
+    )
 
 
 class GoldForm(forms.Form):
@@ -63,6 +78,6 @@ class GoldForm(forms.Form):
     expected = forms.JSONField(
         label="Expected labels",
         initial=dict,
-        help_text='{"validity": ["correct", "incorrect", null], "solution_correct": "no"}',
+        help_text="The lead page puts an example built from the project's criteria here.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )

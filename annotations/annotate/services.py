@@ -67,8 +67,15 @@ def assignment_submit(
 # ---- lead settings ---------------------------------------------------------------------------
 
 
-def project_annotation_set(*, project: Project, overlap: int, error_ends_solution: bool) -> Project:
-    """Set k (annotators per item) and whether an error step ends a solution.
+def project_annotation_set(
+    *,
+    project: Project,
+    overlap: int,
+    error_ends_solution: bool,
+    annotator_group: str | None = None,
+) -> Project:
+    """Set k (annotators per item), whether an error step ends a solution and the group new
+    annotators' judgements go into (members already added keep theirs: move them one by one).
 
     Lowering k never takes items away from annotators who already hold them.
     """
@@ -76,20 +83,25 @@ def project_annotation_set(*, project: Project, overlap: int, error_ends_solutio
         raise DomainError("Overlap must be between 1 and 100 annotators per item.")
     project.overlap = overlap
     project.error_ends_solution = error_ends_solution
-    project.save(update_fields=["overlap", "error_ends_solution"])
+    fields = ["overlap", "error_ends_solution"]
+    if annotator_group is not None:
+        project.annotator_group = core_services.rater_group_clean(annotator_group)
+        fields.append("annotator_group")
+    project.save(update_fields=fields)
     return project
 
 
-def annotator_add(*, project: Project, username: str, rater_group: str) -> Membership:
-    """Add a user to the project as an annotator (a lead stays a lead; the group is updated)."""
+def annotator_add(*, project: Project, username: str, rater_group: str = "") -> Membership:
+    """Add a user to the project as an annotator (a lead stays a lead). A blank group means
+    the project's annotator group for a new member and no change for an existing one; another
+    group moves an existing member there with their judgements."""
     user = get_user_model().objects.filter(username=username.strip()).first()
     if user is None:
         raise DomainError(f"There is no user called {username.strip()!r}.")
-    rater_group = rater_group.strip() or "expert"
     existing = Membership.objects.filter(project=project, user=user).first()
     role = existing.role if existing else Membership.Role.ANNOTATOR
     return core_services.membership_set(
-        project=project, user=user, role=role, rater_group=rater_group
+        project=project, user=user, role=role, rater_group=rater_group.strip() or None
     )
 
 
@@ -141,8 +153,10 @@ def assignments_release_stale(*, older_than: timedelta) -> int:
 # ---- gold ------------------------------------------------------------------------------------
 
 
-def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> GoldItem:
-    """Mark an item as gold with its expected values (validated against its criteria)."""
+def gold_expected_check(*, item: Item, expected: object) -> None:
+    """Raise DomainError unless `expected` is a valid gold answer for the item: an object of
+    its criteria's names, a label list with one entry per step (null: any) for a step
+    criterion, one value (or null) for an item criterion."""
     if not isinstance(expected, dict) or not expected:
         raise DomainError('Expected labels must be a JSON object like {"validity": [...]}.')
     criteria = {
@@ -163,6 +177,11 @@ def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> Go
                     rules.value_code(criterion, entry)
         elif value is not None:
             rules.value_code(criterion, value)
+
+
+def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> GoldItem:
+    """Mark an item as gold with its expected values (validated against its criteria)."""
+    gold_expected_check(item=item, expected=expected)
     gold, _ = GoldItem.objects.update_or_create(
         item=item, defaults={"expected": expected, "created_by": user}
     )

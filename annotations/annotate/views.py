@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from annotations import selectors as core_selectors
@@ -196,6 +197,16 @@ def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _lead_page(request: HttpRequest, project: Project, status: int = 200, **forms_) -> HttpResponse:
+    example = lead_selectors.gold_example(project=project)
+    gold_form = forms_.get("gold_form") or forms.GoldForm()
+    # Django renders help text unescaped: the item id and labels come from imports.
+    gold_form.fields["expected"].help_text = (
+        format_html(
+            "For example, for item {}: <code>{}</code>", example.external_id, example.expected_json
+        )
+        if example
+        else "Import items and criteria first."
+    )
     context = {
         "project": project,
         "settings_form": forms_.get("settings_form")
@@ -203,10 +214,11 @@ def _lead_page(request: HttpRequest, project: Project, status: int = 200, **form
             initial={
                 "overlap": project.overlap,
                 "error_ends_solution": project.error_ends_solution,
+                "annotator_group": project.annotator_group,
             }
         ),
         "annotator_form": forms_.get("annotator_form") or forms.AnnotatorForm(),
-        "gold_form": forms_.get("gold_form") or forms.GoldForm(),
+        "gold_form": gold_form,
         "rows": lead_selectors.annotator_rows_for_lead(project=project),
         "flagged": lead_selectors.flagged_for_lead(project=project),
         "gold_items": lead_selectors.gold_items_for_lead(project=project),
@@ -228,7 +240,11 @@ def lead_settings(request: HttpRequest, slug: str) -> HttpResponse:
     form = forms.SettingsForm(request.POST)
     if not form.is_valid():
         return _lead_page(request, project, status=400, settings_form=form)
-    services.project_annotation_set(project=project, **form.cleaned_data)
+    try:
+        services.project_annotation_set(project=project, **form.cleaned_data)
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _lead_page(request, project, status=400, settings_form=form)
     messages.success(request, "Saved.")
     return redirect("annotations:annotate:lead", slug=project.slug)
 
@@ -240,7 +256,7 @@ def lead_annotator_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = forms.AnnotatorForm(request.POST)
     try:
         if not form.is_valid():
-            raise DomainError("Give a username and a rater group.")
+            raise DomainError("Give a username (and a rater group of at most 64 characters).")
         membership = services.annotator_add(project=project, **form.cleaned_data)
     except DomainError as exc:
         form.add_error(None, exc.message)

@@ -94,10 +94,11 @@ def test_it_creates_the_users_and_their_memberships_in_every_demo_project(monkey
             )
         )
         assert memberships == {
-            ("admin", "lead", "expert"),
-            ("annotator1", "annotator", "expert"),
-            ("annotator2", "annotator", "expert"),
+            ("admin", "lead", "annotators"),
+            ("annotator1", "annotator", "annotators"),
+            ("annotator2", "annotator", "annotators"),
         }
+        assert project.annotator_group == "annotators"
         assert project.description and project.guidelines.startswith("## ")
 
 
@@ -108,10 +109,14 @@ def test_it_keeps_a_changed_password_and_edited_guidelines(monkeypatch):
     admin.set_password("changed-by-admin")
     admin.save()
     Project.objects.filter(name="SummEval").update(guidelines="Our own rules.")
+    moved = Membership.objects.get(project__name="SummEval", user__username="annotator1")
+    services.annotator_group_move(membership=moved, group="pilot")
     _load()
     admin.refresh_from_db()
     assert admin.check_password("changed-by-admin")
     assert Project.objects.get(name="SummEval").guidelines == "Our own rules."
+    moved.refresh_from_db()
+    assert moved.rater_group == "pilot"
 
 
 @pytest.mark.django_db

@@ -3,10 +3,13 @@
 Loads three projects from the real data in `annotations/demo_data/` (see its NOTICE.md), each
 only while it has no judgements yet, so a second run imports nothing and keeps what annotators
 did in the meantime. Creates the superuser `admin` (lead of every demo project) and the
-annotators `annotator1` and `annotator2` (rater group `expert`) with the password from
-DEMO_PASSWORD (default "judgeapp-demo"). `make run` runs this every time, so it never undoes a
-person's change: a password is set only when the account is created (never reset to the
-well-known default), a description or guidelines only where they are blank. `make run` runs
+annotators `annotator1` and `annotator2` with the password from DEMO_PASSWORD (default
+"judgeapp-demo"). Their judgements go into each project's annotator group (`annotators`), never
+into the imported `expert` groups, so trying the queue leaves the published experts' rows of
+every report as they were. `make run` runs this every time, so it never undoes a person's
+change: a password is set only when the account is created (never reset to the well-known
+default), a membership's group only when the membership is created (a lead's move stays), a
+description or guidelines only where they are blank. `make run` runs
 `migrate` before this.
 
 MT-bench comes with the six models' answer texts; ProcessBench with reference answers taken,
@@ -181,10 +184,7 @@ class Command(BaseCommand):
                 services.membership_set(project=project, user=admin, role=Membership.Role.LEAD)
                 for user in annotators:
                     services.membership_set(
-                        project=project,
-                        user=user,
-                        role=Membership.Role.ANNOTATOR,
-                        rater_group="expert",
+                        project=project, user=user, role=Membership.Role.ANNOTATOR
                     )
         _demo_judges(admin)
         port = os.environ.get("PORT") or "8000"

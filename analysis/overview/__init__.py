@@ -1,0 +1,1 @@
+"""The lead overview: the home page of leads and staff, across the projects they lead."""

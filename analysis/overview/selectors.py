@@ -1,0 +1,58 @@
+"""The overview's reads: the annotations side (`annotations.overview`) plus each project's
+latest agreement report, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import OuterRef, Subquery
+
+from analysis.models import AgreementRun
+from annotations import overview
+from annotations.models import Project
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    summary: overview.ProjectOverview
+    latest_run: AgreementRun | None
+    headline: str | None
+
+    @property
+    def active(self) -> bool:
+        """Whether something of the project is moving: a job or its latest report."""
+        run_active = self.latest_run is not None and self.latest_run.status in overview.ACTIVE
+        return bool(self.summary.jobs) or run_active
+
+
+def report_headline(run: AgreementRun) -> str | None:
+    """HOOK for the report headline: the lead wires `headlines(run)` (another branch) in here
+    after merge (for a run whose status is done). None until then."""
+    return None
+
+
+def latest_runs(*, projects: list[Project]) -> dict[int, AgreementRun]:
+    """Each project's latest agreement report (one query)."""
+    latest = (
+        AgreementRun.objects.filter(project=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
+    )
+    ids = Project.objects.filter(pk__in=[p.pk for p in projects]).values(latest=Subquery(latest))
+    runs = AgreementRun.objects.filter(pk__in=ids).defer("config", "timings")
+    return {run.project_id: run for run in runs}
+
+
+def user_sees_overview(*, user: AbstractBaseUser) -> bool:
+    """Leads and staff get the overview as their home; annotators keep the project list."""
+    return user.is_authenticated and (user.is_staff or bool(overview.projects_led(user=user)))
+
+
+def overview_cards(*, user: AbstractBaseUser) -> list[ProjectCard]:
+    projects = overview.projects_led(user=user)
+    runs = latest_runs(projects=projects)
+    cards = []
+    for summary in overview.project_overviews(projects=projects):
+        run = runs.get(summary.project.pk)
+        headline = report_headline(run) if run is not None else None
+        cards.append(ProjectCard(summary, run, headline))
+    return cards

@@ -1,0 +1,1 @@
+"""Annotator quality control for leads: each annotator against the pool, gold, time, skips."""
