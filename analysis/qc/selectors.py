@@ -1,4 +1,5 @@
-"""The QC table: per human rater, agreement with the rest of the pool, gold accuracy, time,
+"""The QC table: per human rater, agreement with the rest of the pool (the other raters of the
+rater's group), gold accuracy, time,
 skip and flag rates, outliers marked, and a link behind every number.
 
 Reads annotations through its selectors; the statistics are `analysis.stats.pool`.
@@ -24,8 +25,8 @@ N_BOOT = 1000
 SEED = 20_240_610  # fixed, so the page shows the same intervals on every load
 CONFIDENCE = 0.95
 POOL_METHOD = (
-    "Cohen's kappa of the rater's label against the majority label of the other human raters "
-    "of the same target (leave-one-out: a unique plurality, targets where the others tie are "
+    "Cohen's kappa of the rater's label against the majority label of the other raters of "
+    "the rater's group on the same target (leave-one-out: a unique plurality, targets where the others tie are "
     "left out); unweighted for nominal and pairwise criteria, quadratic-weighted for ordinal "
     f"ones; 95% percentile cluster-bootstrap interval over items (B={N_BOOT}, the steps of a "
     f"solution resampled together, seed {SEED})"
@@ -36,8 +37,8 @@ GOLD_METHOD = (
 )
 RATE_METHOD = "share of the items the annotator was given, with a 95% Wilson score interval"
 OUTLIER_RULE = (
-    "the rater's 95% interval lies entirely below the median of the pool's estimates "
-    "(at least 3 raters with an estimate)"
+    "the rater's 95% interval lies entirely below the median of the estimates of the "
+    "rater's group (at least 3 raters with an estimate)"
 )
 
 
@@ -122,30 +123,30 @@ def _agreement_cells(
         return {}
     matrix, item_of_target = pool
     resampler = Resampler.draw(item_of_target, N_BOOT, np.random.default_rng(SEED))
-    all_estimates = pool_agreement(
-        matrix,
-        n_categories=len(criterion.value_labels),
-        weights=_weights(criterion),
-        clusters=item_of_target,
-        n_boot=N_BOOT,
-        rng=resampler,
-        confidence=CONFIDENCE,
-    )
     judged = ~np.isnan(matrix).all(axis=0)
-    estimates = {r.pk: all_estimates[columns[r.pk]] for r in raters if judged[columns[r.pk]]}
-    ids = list(estimates)
-    outliers = below_pool_median(
-        [estimates[i].value for i in ids], [estimates[i].ci_high for i in ids]
-    )
     names = {rater.pk: rater.name for rater in raters}
-    return {
-        i: Cell(
-            estimates[i],
-            review_items_url(slug=project.slug, rater=names[i], criterion=criterion.name),
-            bool(out),
+    cells = {}
+    # The pool is the rater's own group: experts against the other experts, annotators
+    # against the other annotators. Against every human rater at once a large crowd outvotes
+    # a few experts, and the experts, not the crowd, would look like outliers.
+    for group in sorted({rater.group for rater in raters}):
+        members = [r.pk for r in raters if r.group == group and judged[columns[r.pk]]]
+        if len(members) < 2:
+            continue  # no one to agree with
+        estimates = pool_agreement(
+            matrix[:, [columns[pk] for pk in members]],
+            n_categories=len(criterion.value_labels),
+            weights=_weights(criterion),
+            clusters=item_of_target,
+            n_boot=N_BOOT,
+            rng=resampler,
+            confidence=CONFIDENCE,
         )
-        for i, out in zip(ids, outliers, strict=True)
-    }
+        outliers = below_pool_median([e.value for e in estimates], [e.ci_high for e in estimates])
+        for pk, estimate, out in zip(members, estimates, outliers, strict=True):
+            url = review_items_url(slug=project.slug, rater=names[pk], criterion=criterion.name)
+            cells[pk] = Cell(estimate, url, bool(out))
+    return cells
 
 
 def _rate(project: Project, name: str, count: int, given: int, status: str) -> Cell:
