@@ -64,14 +64,17 @@ def _choices(names: list[str]) -> list[tuple[str, str]]:
 
 
 class TargetFilter(django_filters.FilterSet):
-    criterion = django_filters.ChoiceFilter(field_name="criterion__name", empty_label="every")
+    criterion = django_filters.ChoiceFilter(
+        field_name="criterion__name", empty_label="every", label="Criterion"
+    )
     slice = SliceFilter(method="filter_slice", label="Slice (key=value)")
-    group_a = django_filters.ChoiceFilter(method="filter_groups", empty_label="—")
-    group_b = django_filters.ChoiceFilter(method="filter_groups", empty_label="—")
+    group_a = django_filters.ChoiceFilter(method="filter_groups", empty_label="—", label="Group A")
+    group_b = django_filters.ChoiceFilter(method="filter_groups", empty_label="—", label="Group B")
     agree = django_filters.ChoiceFilter(
         choices=[("0", "they disagree"), ("1", "they agree")],
         method="filter_agree",
         empty_label="either",
+        label="A and B",
     )
 
     class Meta:
@@ -137,8 +140,11 @@ class ItemFilter(django_filters.FilterSet):
         ],
         method="filter_status",
         empty_label="any",
+        label="Status",
     )
-    group = django_filters.ChoiceFilter(method="filter_group", empty_label="any group")
+    group = django_filters.ChoiceFilter(
+        method="filter_group", empty_label="any group", label="Judged by"
+    )
 
     class Meta:
         model = Item

@@ -132,16 +132,16 @@ def item_review(*, item: Item) -> ItemReview:
         )
         .order_by("rater__name")
     )
-    configs = list(
-        JudgeConfig.objects.filter(project_id=item.project_id).select_related("rater")
-    )
+    configs = list(JudgeConfig.objects.filter(project_id=item.project_id).select_related("rater"))
     answers = _answers(item=item, configs=configs, criteria=criteria, n_steps=len(steps))
     anchored = {(a.group, a.criterion): a.anchor for a in reversed(answers)}
     cells: dict[tuple[int, int | None], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     kinds: dict[str, str] = {}
     for j in judgements:
         group = j.rater.group
-        kinds[group] = "human" if j.rater.kind == "human" or kinds.get(group) == "human" else "model"
+        kinds[group] = (
+            "human" if j.rater.kind == "human" or kinds.get(group) == "human" else "model"
+        )
         cells[(j.criterion_id, j.step_id)][group].append(
             RaterLabel(
                 rater=j.rater.name,

@@ -101,10 +101,8 @@ def targets_list(
     one for the group names when no pair of groups is compared."""
     criteria = list(Criterion.objects.filter(project=project))
     by_id = {c.pk: c for c in criteria}
-    if query.compares():
-        groups = [query.group_a, query.group_b]
-    else:
-        groups = group_names(project=project)
+    compared = [query.group_a, query.group_b] if query.compares() else None
+    groups = compared or group_names(project=project)
     rows = (
         judgements.values(
             "item_id", "item__external_id", "step__index", "criterion_id", "rater__group", "code"
@@ -126,7 +124,8 @@ def targets_list(
         counts[(item_id, -1 if step is None else step, criterion_id, external_id)][group][code] = n
     order = {c.pk: i for i, c in enumerate(criteria)}
     out = []
-    for key in sorted(counts, key=lambda k: (k[0], k[1], order.get(k[2], 0))):
+    # Steps in order, then the whole item (as the item page shows them).
+    for key in sorted(counts, key=lambda k: (k[0], k[1] < 0, k[1], order.get(k[2], 0))):
         item_id, step, criterion_id, external_id = key
         row = _row(by_id[criterion_id], item_id, external_id, step, counts[key], query)
         if query.agree is None or row.agree is query.agree:

@@ -1,6 +1,6 @@
 """The lead's review pages: the targets behind a report row, an item with every rater's labels
-side by side, and an item browser. Leads and staff only: 404 for everyone else, anonymous users included (the access check is
-`selectors.project_get_for_reviewer`)."""
+side by side, and an item browser. Leads and staff only: 404 for everyone else, anonymous
+users included (the access check is `selectors.project_get_for_reviewer`)."""
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
