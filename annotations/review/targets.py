@@ -15,7 +15,8 @@ compares their means by correlation, never label by label.
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Count, QuerySet
 
@@ -63,9 +64,18 @@ class TargetRow:
     item_id: int
     external_id: str
     step: int | None  # the step's index; None for a judgement of the whole item
-    criterion: str
-    verdicts: dict[str, GroupVerdict] = field(default_factory=dict)
+    criterion_object: Criterion
+    codes: Mapping[str, Mapping[float, int]]  # group -> code -> how many raters gave it
     agree: bool | None = None  # group_a's consensus == group_b's; None when either has none
+
+    @property
+    def criterion(self) -> str:
+        return self.criterion_object.name
+
+    @cached_property
+    def verdicts(self) -> dict[str, GroupVerdict]:
+        """Each group's labels and consensus, named (built for the rows shown, not all)."""
+        return {g: _verdict(self.criterion_object, c) for g, c in self.codes.items()}
 
     def cells(self, groups: Iterable[str]) -> list[GroupVerdict | None]:
         return [self.verdicts.get(g) for g in groups]
@@ -141,18 +151,19 @@ def _row(
     per_group: Mapping[str, Mapping[float, int]],
     query: TargetQuery,
 ) -> TargetRow:
-    verdicts = {g: _verdict(criterion, codes) for g, codes in per_group.items()}
     agree = None
-    if query.compares():
-        a, b = verdicts.get(query.group_a), verdicts.get(query.group_b)
-        if a and b and a.consensus is not None and b.consensus is not None:
-            agree = a.consensus == b.consensus
+    if query.compares() and criterion.scale != Criterion.Scale.INTERVAL:
+        a, b = per_group.get(query.group_a), per_group.get(query.group_b)
+        a = None if a is None else plain_consensus(a)
+        b = None if b is None else plain_consensus(b)
+        if a is not None and b is not None:
+            agree = a == b
     return TargetRow(
         item_id=item_id,
         external_id=external_id,
         step=None if step < 0 else step,
-        criterion=criterion.name,
-        verdicts=verdicts,
+        criterion_object=criterion,
+        codes=per_group,
         agree=agree,
     )
 

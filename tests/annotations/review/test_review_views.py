@@ -124,10 +124,16 @@ def _more_judgements(project, n_raters: int) -> None:
             project=project, name=f"extra_{r}", kind="human", group="crowd"
         )
         Judgement.objects.bulk_create(
-            Judgement(rater=rater, item_id=j.item_id, step_id=j.step_id, criterion_id=j.criterion_id,
-                      value="correct", code=0.0)
+            Judgement(
+                rater=rater,
+                item_id=j.item_id,
+                step_id=j.step_id,
+                criterion_id=j.criterion_id,
+                value="correct",
+                code=0.0,
+            )
             for j in steps
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
