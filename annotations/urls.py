@@ -12,4 +12,5 @@ urlpatterns = [
     path("imports/<int:job_id>/status/", views.import_status, name="import-status"),
     path("annotate/", include("annotations.annotate.urls")),
     path("", include("annotations.judges.urls")),
+    path("", include("annotations.review.urls")),
 ]

@@ -13,6 +13,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotations.annotate import selectors, services
+from annotations.judges import services as judge_services
+from annotations.judges.models import JudgeAnswer, JudgeConfig
 from annotations.models import Assignment, Judgement
 from tests.annotations.annotate.conftest import (
     COLLEAGUE_SECRET,
@@ -24,6 +26,26 @@ from tests.annotations.annotate.conftest import (
 )
 
 GOLD_SECRET = "GOLD-SECRET-5c21"
+JUDGE_SECRET = "JUDGE-CONFIG-SECRET-0a7e"  # a judge configuration's name and template
+PROMPT_SECRET = "RENDERED-PROMPT-SECRET-66d2"
+RAW_SECRET = "RAW-ANSWER-SECRET-b41c"
+
+
+def seed_platform_judge(project) -> None:
+    """A judge run from the platform: its configuration, rendered prompts and raw answers."""
+    spec = judge_services.JudgeSpec(
+        name="checker", provider="checker", model="", template="answer-check", group="checker"
+    )
+    config = judge_services.judge_config_create(project=project, spec=spec, user=None)
+    JudgeConfig.objects.filter(pk=config.pk).update(
+        name=JUDGE_SECRET, system_text=JUDGE_SECRET, template_text=JUDGE_SECRET
+    )
+    criterion = project.criteria.get(name="solution_correct")
+    for item in project.items.all():
+        JudgeAnswer.objects.create(
+            ask_key=config.ask_key, config=config, criterion=criterion, item=item,
+            prompt=f"{PROMPT_SECRET} {item.prompt}", raw=f"passed: false\n{RAW_SECRET}",
+        )  # fmt: skip
 
 
 @pytest.fixture
@@ -43,10 +65,11 @@ def seeded(study, annotator, second_annotator, lead):
             + [item_label(theirs.item, "solution_correct", "no")],
             rationale=COLLEAGUE_SECRET,
         )
+    seed_platform_judge(study)
     return study
 
 
-SECRETS = (SECRET, COLLEAGUE_SECRET, GOLD_SECRET)
+SECRETS = (SECRET, COLLEAGUE_SECRET, GOLD_SECRET, JUDGE_SECRET, PROMPT_SECRET, RAW_SECRET)
 
 
 def assert_blind(response) -> None:
@@ -126,6 +149,17 @@ def test_it_shows_an_annotator_nothing_of_models_or_colleagues(seeded, annotator
     post(reverse(annotate + "next", args=[slug]))
     get(reverse(annotate + "queue", args=[slug]))
     assert Assignment.objects.filter(user=annotator, status="submitted").count() == 4
+    # The lead's pages that show judges, prompts, raw answers and everyone's labels: not found.
+    lead_only = [
+        reverse("annotations:review:targets", args=[slug]),
+        reverse("annotations:review:targets", args=[slug]) + "?group_a=expert&group_b=gpt-4",
+        reverse("annotations:review:items", args=[slug]),
+        reverse("annotations:review:item", args=[slug, item_id]),
+        reverse("annotations:judges:list", args=[slug]),
+        reverse("annotations:annotate:lead", args=[slug]),
+    ]
+    for url in lead_only:
+        assert get(url).status_code in (403, 404), url
     assert len(seen) > 25
 
 
@@ -135,3 +169,12 @@ def test_it_builds_item_sheets_from_the_annotators_own_judgements_only(seeded, a
     sheet = selectors.item_sheet_get(assignment=assignment)
     assert [g.current for g in sheet.groups] == [""] * 4
     assert sheet.rationale == ""
+
+
+def test_it_shows_the_judges_prompts_and_raw_answers_to_a_lead_only(client, seeded, lead):
+    """The secrets the crawl looks for are on the lead's pages, so the crawl can catch a leak."""
+    client.force_login(lead)
+    item = seeded.items.first()
+    page = client.get(reverse("annotations:review:item", args=[seeded.slug, item.pk]))
+    body = page.content.decode()
+    assert PROMPT_SECRET in body and RAW_SECRET in body and COLLEAGUE_SECRET in body
