@@ -211,7 +211,7 @@ def _row(
     if member.gold_total:
         gold = Cell(
             proportion_wilson(member.gold_correct, member.gold_total, confidence=CONFIDENCE),
-            review_items_url(slug=project.slug, rater=name, gold="1"),
+            review_items_url(slug=project.slug, rater=name, status="gold"),
             percent=True,
         )
     return QCRow(

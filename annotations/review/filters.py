@@ -8,7 +8,10 @@ unknown criterion or group, a slice that is not key=value, agree without two gro
 form error, answered 400 with the message, never a 500 and never silently ignored.
 
 Items: `q` (the item's id or a word of its text), `meta` (`key=value`), `status`
-(`gold`, `flagged`, `judged`, `unjudged`; judged and unjudged by `group`, default every group).
+(`gold`, `flagged`, `judged`, `unjudged`; judged and unjudged by `group`, default every group;
+`submitted`, `skipped`: in someone's queue), `rater` (the items a rater judged, on `criterion`
+if given; with a queue status, the items in that rater's queue with that status; with `gold`,
+the gold items the rater judged). The QC page links here with `rater`, `criterion`, `status`.
 """
 
 from urllib.parse import urlencode
@@ -17,11 +20,12 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotations.models import Assignment, GoldItem, Item, Judgement, Project
+from annotations.models import Assignment, GoldItem, Item, Judgement, Project, Rater
 from annotations.review.slices import Slice, SliceError, meta_q
 from annotations.review.targets import TargetQuery, group_names
 
 MAX_TEXT = 500
+QUEUE_STATUSES = ("submitted", "skipped", "flagged")  # an annotator's assignment
 
 
 class SliceField(forms.CharField):
@@ -137,6 +141,8 @@ class ItemFilter(django_filters.FilterSet):
             ("unjudged", "not judged"),
             ("flagged", "flagged by an annotator"),
             ("gold", "gold"),
+            ("submitted", "submitted by an annotator"),
+            ("skipped", "skipped by an annotator"),
         ],
         method="filter_status",
         empty_label="any",
@@ -144,6 +150,10 @@ class ItemFilter(django_filters.FilterSet):
     )
     group = django_filters.ChoiceFilter(
         method="filter_group", empty_label="any group", label="Judged by"
+    )
+    rater = django_filters.ChoiceFilter(method="filter_rater", empty_label="anyone", label="Rater")
+    criterion = django_filters.ChoiceFilter(
+        method="filter_rater", empty_label="every", label="Criterion"
     )
 
     class Meta:
@@ -153,7 +163,14 @@ class ItemFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, *, project: Project, **kwargs) -> None:
         super().__init__(data, queryset=Item.objects.filter(project=project), **kwargs)
+        self.project = project
         self.filters["group"].extra["choices"] = _choices(group_names(project=project))
+        self.filters["rater"].extra["choices"] = _choices(
+            list(project.raters.order_by("name").values_list("name", flat=True))
+        )
+        self.filters["criterion"].extra["choices"] = _choices(
+            list(project.criteria.values_list("name", flat=True))
+        )
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -171,9 +188,13 @@ class ItemFilter(django_filters.FilterSet):
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "gold":
             return queryset.filter(Exists(GoldItem.objects.filter(item=OuterRef("pk"))))
-        if value == "flagged":
-            flags = Assignment.objects.filter(item=OuterRef("pk"), status="flagged")
-            return queryset.filter(Exists(flags))
+        if value in QUEUE_STATUSES:
+            queued = Assignment.objects.filter(item=OuterRef("pk"), status=value)
+            rater = self.form.cleaned_data.get("rater")
+            if rater:
+                users = Rater.objects.filter(project=self.project, name=rater).values("user_id")
+                queued = queued.filter(user_id__in=users)
+            return queryset.filter(Exists(queued))
         judged = Judgement.objects.filter(item=OuterRef("pk"))
         group = self.form.cleaned_data.get("group")
         if group:
@@ -183,7 +204,23 @@ class ItemFilter(django_filters.FilterSet):
     def filter_group(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # narrows filter_status
 
+    def filter_rater(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """The items the rater judged (on the criterion), or judged on the criterion; in the
+        rater's queue instead when the status is a queue status (filter_status reads it)."""
+        data = self.form.cleaned_data
+        rater, criterion = data.get("rater"), data.get("criterion")
+        if data.get("status") in QUEUE_STATUSES and rater:
+            return queryset
+        if name == "criterion" and rater:
+            return queryset  # read with the rater, once
+        judged = Judgement.objects.filter(item=OuterRef("pk"))
+        if rater:
+            judged = judged.filter(rater__name=rater)
+        if criterion:
+            judged = judged.filter(criterion__name=criterion)
+        return queryset.filter(Exists(judged))
+
     def params(self) -> str:
         data = self.form.cleaned_data
-        keep = {k: data.get(k) for k in ("q", "meta", "status", "group")}
+        keep = {k: data.get(k) for k in ("q", "meta", "status", "group", "rater", "criterion")}
         return urlencode({k: str(v) for k, v in keep.items() if v not in (None, "")})

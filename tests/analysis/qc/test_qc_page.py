@@ -110,7 +110,7 @@ def test_it_reports_gold_time_skips_and_flags_of_app_annotators(pool):
     assert bob.skip.estimate.value == pytest.approx(0.1)  # 1 of 10 given
     assert bob.flag.estimate.value == pytest.approx(0.1)
     assert bob.flag.url == "/projects/demo-study/review/items/?rater=bob&status=flagged"
-    assert bob.gold.url == "/projects/demo-study/review/items/?rater=bob&gold=1"
+    assert bob.gold.url == "/projects/demo-study/review/items/?rater=bob&status=gold"
     e1 = next(row for row in annotator_qc(project=pool).rows if row.name == "e1")
     assert e1.gold is None and e1.membership_id is None  # imported: no queue
 

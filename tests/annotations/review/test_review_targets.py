@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import stats
-from annotations.models import Item
+from annotations.models import Item, Judgement
 from annotations.review.filters import ItemFilter, TargetFilter
 from annotations.review.slices import Slice
 from annotations.review.targets import plain_consensus, targets_list
@@ -181,3 +181,33 @@ def test_it_browses_items_by_text_meta_and_status(study, lead):
     assert found(status="judged", group="crowd") == {"s0", "s1", "s2", "s3"}
     assert found(status="unjudged", group="crowd") == set()
     assert not ItemFilter({"group": "crowd"}, project=study).is_valid()  # group needs a status
+
+
+def test_it_finds_the_items_behind_a_qc_number(study, lead, django_user_model):
+    """The QC page links here with rater, criterion and status: the items a rater judged (on
+    a criterion), the gold items they judged, the items in their queue with a status."""
+    from annotations.models import Assignment, GoldItem, Rater  # noqa: PLC0415
+
+    def found(**params):
+        filters = ItemFilter(params, project=study)
+        assert filters.is_valid(), filters.form.errors
+        return set(filters.qs.values_list("external_id", flat=True))
+
+    items = {i.external_id: i for i in Item.objects.filter(project=study)}
+    Judgement.objects.filter(rater__name="crowd_1", item__external_id="s3").delete()
+    GoldItem.objects.create(item=items["s0"], expected={})
+    GoldItem.objects.create(item=items["s3"], expected={})
+    assert found(rater="crowd_1") == {"s0", "s1", "s2"}
+    assert found(rater="crowd_1", status="gold") == {"s0"}
+    assert found(criterion="solution_correct") == {"s0", "s1", "s2", "s3"}
+    assert found(rater="crowd_0", criterion="solution_correct") == set()  # validity only
+
+    carol = django_user_model.objects.create_user(username="carol", password="pw")
+    Rater.objects.filter(project=study, name="crowd_0").update(user=carol)
+    for name, status in (("s0", "skipped"), ("s1", "submitted"), ("s2", "flagged")):
+        Assignment.objects.create(project=study, item=items[name], user=carol, status=status)
+    Assignment.objects.create(project=study, item=items["s3"], user=lead, status="skipped")
+    assert found(rater="crowd_0", status="skipped") == {"s0"}
+    assert found(rater="crowd_0", status="submitted") == {"s1"}
+    assert found(status="skipped") == {"s0", "s3"}
+    assert not ItemFilter({"rater": "nobody"}, project=study).is_valid()
