@@ -27,8 +27,8 @@ CONFIDENCE = 0.95
 POOL_METHOD = (
     "Cohen's kappa of the rater's label against the majority label of the other raters of "
     "the rater's group on the same target (leave-one-out: a unique plurality, targets where "
-    "the others tie are left out); unweighted for nominal and pairwise criteria, quadratic-weighted for ordinal "
-    f"ones; 95% percentile cluster-bootstrap interval over items (B={N_BOOT}, the steps of a "
+    "the others tie are left out); unweighted for nominal and pairwise criteria, "
+    f"quadratic-weighted for ordinal ones; 95% percentile cluster-bootstrap interval over items (B={N_BOOT}, the steps of a "
     f"solution resampled together, seed {SEED})"
 )
 GOLD_METHOD = (
