@@ -28,8 +28,8 @@ POOL_METHOD = (
     "Cohen's kappa of the rater's label against the majority label of the other raters of "
     "the rater's group on the same target (leave-one-out: a unique plurality, targets where "
     "the others tie are left out); unweighted for nominal and pairwise criteria, "
-    f"quadratic-weighted for ordinal ones; 95% percentile cluster-bootstrap interval over items (B={N_BOOT}, the steps of a "
-    f"solution resampled together, seed {SEED})"
+    "quadratic-weighted for ordinal ones; 95% percentile cluster-bootstrap interval over "
+    f"items (B={N_BOOT}, the steps of a solution resampled together, seed {SEED})"
 )
 GOLD_METHOD = (
     "labels on gold items that match the expected label, with a 95% Wilson score interval "
