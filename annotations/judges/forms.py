@@ -28,7 +28,8 @@ class JudgeForm(forms.Form):
     structured = forms.BooleanField(
         required=False,
         label="Structured output (JSON schema)",
-        help_text="OpenAI-compatible servers; off: the papers' text formats.",
+        help_text="OpenAI-compatible (a JSON schema) or Anthropic (a tool call); "
+        "off: the papers' text formats.",
     )
     concurrency = forms.IntegerField(min_value=1, max_value=64, initial=4)
     group = forms.CharField(max_length=64, help_text="The judge's rater group in reports.")
