@@ -9,7 +9,15 @@ from django.db import IntegrityError, transaction
 from annotations import services
 from annotations.errors import DomainError
 from annotations.models import Rater, Score
-from tests.factories import COHERENCE, VALIDITY, judgement, pair, solution, write_jsonl
+from tests.factories import (
+    COHERENCE,
+    PREFERENCE,
+    VALIDITY,
+    judgement,
+    pair,
+    solution,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +201,68 @@ def test_the_database_refuses_a_non_finite_score(tmp_path, project):
     for bad in (math.inf, -math.inf, math.nan):
         with pytest.raises(IntegrityError), transaction.atomic():
             Score.objects.filter(pk=stored.pk).update(score=bad)
+
+
+# ---- pair scores: P(a is better than b) on a pairwise criterion ----------------------------
+
+
+def pair_lines() -> list:
+    return [PREFERENCE, CORRECTNESS, pair("q1"), pair("q2"), solution()]
+
+
+def test_it_stores_pair_scores_as_probabilities_of_a_on_a_pairwise_criterion(tmp_path, project):
+    lines = pair_lines() + [
+        score("q1", "preference", 0.8, rater="pm", rater_group="pref"),
+        score("q2", "preference", 0, rater="pm", rater_group="pref"),
+    ]
+
+    counts = run_import(tmp_path, project, lines)
+
+    assert counts.scores_created == 2
+    stored = Score.objects.filter(criterion__name="preference").order_by("item__external_id")
+    assert [(s.item.external_id, s.step, s.score) for s in stored] == [
+        ("q1", None, 0.8),
+        ("q2", None, 0.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field", "needle"),
+    [
+        (score("q2", "preference", 1.5), "score", "1.5 is outside 0 to 1"),
+        (score("q2", "preference", -0.01), "score", "-0.01 is outside 0 to 1"),
+        (score("gsm8k-5", "preference", 0.5), "criterion", "needs a pair, 'gsm8k-5' is not"),
+        (score("q2", "preference", 0.5, step=0), "step", "leave step out"),
+    ],
+)
+def test_it_refuses_a_bad_pair_score_and_stores_none(tmp_path, project, bad_line, field, needle):
+    lines = pair_lines() + [score("q1", "preference", 0.8), bad_line]
+
+    errors = errors_of(tmp_path, project, lines)
+
+    assert len(errors) == 1
+    assert errors[0].startswith(f"in.jsonl line 7, field '{field}'")
+    assert needle in errors[0]
+    assert not Score.objects.exists()
+
+
+def test_a_csv_pair_score_out_of_range_rejects_the_whole_file(tmp_path, project):
+    run_import(tmp_path, project, pair_lines())
+    header = "item,criterion,step,rater,rater_group,score\n"
+
+    counts = run_import(
+        tmp_path, project, header + "q1,preference,,pm,,1\n", name="ok.csv", format="scores"
+    )
+    assert counts.scores_created == 1
+    errors = errors_of(
+        tmp_path,
+        project,
+        header + "q2,preference,,pm,,0.3\nq1,preference,,pm,,2\n",
+        format="scores",
+    )
+
+    assert errors == [
+        "in.jsonl line 3, field 'score': 2 is outside 0 to 1: a score on pairwise criterion "
+        "'preference' is the probability that a is better than b"
+    ]
+    assert list(Score.objects.values_list("item__external_id", "score")) == [("q1", 1.0)]
