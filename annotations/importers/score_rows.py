@@ -10,7 +10,7 @@ judgements: an import never overwrites.
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from annotations.importers.errors import LineError, Origin
@@ -75,7 +75,8 @@ class ScoreRows:
         key = (rater_pk, record.item, record.step, criterion_pk)
         first = self.pending.get(key)
         if first is not None:
-            where = Origin("", first.origin.line)  # "line 3", as for duplicate judgements
+            # "line 3" (as for duplicate judgements), or the origin's own words for it.
+            where = replace(first.origin, source="")
             return Problem("", f"duplicate score: same rater, item, step and criterion as {where}")
         self.pending[key] = PendingScore(
             record.origin, rater_pk, item, record.step, criterion_pk, float(record.score)

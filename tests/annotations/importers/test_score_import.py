@@ -1,14 +1,17 @@
 """Reward-model and PRM scores: native `score` lines and `--format scores` CSV, stored all or
 nothing, idempotent, and refused with the line and field when wrong."""
 
+import io
+import json
 import math
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from annotations import services
 from annotations.errors import DomainError
-from annotations.models import Rater, Score
+from annotations.models import Project, Rater, Score
 from tests.factories import (
     COHERENCE,
     PREFERENCE,
@@ -266,3 +269,53 @@ def test_a_csv_pair_score_out_of_range_rejects_the_whole_file(tmp_path, project)
         "'preference' is the probability that a is better than b"
     ]
     assert list(Score.objects.values_list("item__external_id", "score")) == [("q1", 1.0)]
+
+
+# ---- export -------------------------------------------------------------------------------
+
+
+def scores_of(project) -> list[tuple]:
+    return sorted(  # by item, rater, criterion, then step (None as -1)
+        Score.objects.filter(criterion__project=project).values_list(
+            "item__external_id",
+            "step__index",
+            "criterion__name",
+            "rater__name",
+            "rater__group",
+            "rater__kind",
+            "rater__model_name",
+            "score",
+        ),
+        key=lambda row: (row[0], row[3], row[2], -1 if row[1] is None else row[1]),
+    )
+
+
+def test_export_data_writes_the_scores_and_an_import_of_it_reproduces_them(tmp_path, project):
+    # A rater with judgements and scores, float scores that need every digit, a pair score.
+    lines = pair_lines() + score_lines()[:2] + [
+        judgement("q1", "preference", "a", rater="pm", rater_kind="model", rater_group="pref",
+                  rater_prompt_version="pair-v2"),
+        score("q1", "preference", 0.1 + 0.2, rater="pm", rater_group="pref"),
+        score("q2", "preference", 1, rater="pm", rater_group="pref"),
+        score("gsm8k-5", "correctness", -1.7976931348623157e308, rater="rm"),
+    ]  # fmt: skip
+    lines.insert(1, VALIDITY)
+    run_import(tmp_path, project, lines)
+    out = tmp_path / "export.jsonl"
+
+    call_command("export_data", project=project.name, out=str(out), stderr=io.StringIO())
+    copy = Project.objects.create(name="Copy", slug="copy")
+    counts = services.items_import(project=copy, paths=[out])
+
+    assert counts.scores_created == 5
+    assert scores_of(copy) == scores_of(project)
+    assert Rater.objects.get(project=copy, name="pm").prompt_version == "pair-v2"
+    assert len(scores_of(copy)) == 5
+    again = tmp_path / "again.jsonl"
+    call_command("export_data", project="Copy", out=str(again), stderr=io.StringIO())
+    assert again.read_text() == out.read_text()
+    score_line = json.loads(out.read_text().splitlines()[-1])
+    assert score_line == {
+        "type": "score", "item": "gsm8k-5", "criterion": "correctness", "rater": "rm",
+        "rater_group": "model", "score": -1.7976931348623157e308,
+    }  # fmt: skip
