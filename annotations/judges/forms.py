@@ -27,7 +27,7 @@ class JudgeForm(forms.Form):
     both_orders = forms.BooleanField(required=False, initial=True, label="Pairs: both orders")
     structured = forms.BooleanField(
         required=False,
-        label="Structured output (JSON schema)",
+        label="Structured output (JSON schema / tool call)",
         help_text="OpenAI-compatible (a JSON schema) or Anthropic (a tool call); "
         "off: the papers' text formats.",
     )
