@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from analysis.engine import CriterionData, Group
+from analysis.engine.calibration import calibrated
 from annotations import selectors as annotations_selectors
 from annotations.models import Criterion, Project
 from annotations.selectors import JudgementColumns, JudgementFlag, RaterRecord
@@ -91,7 +92,7 @@ def criterion_data_load(*, criterion: Criterion, index: ProjectIndex) -> Criteri
             criterion_id=criterion.pk, key="inconsistent"
         )
     data = criterion_data_build(criterion, judgements, index, flags)
-    if criterion.scale == Criterion.Scale.NOMINAL and data.error_codes:
+    if calibrated(criterion.scale, data.error_codes):
         scores = score_arrays(criterion=criterion, index=index)
         data = with_score_groups(data, scores, index.raters)
     return data

@@ -1,4 +1,5 @@
-"""Write a project in the native JSONL format, streaming: import(export(p)) reproduces p.
+"""Write a project in the native JSONL format, streaming: import(export(p)) reproduces p
+(criteria, items, judgements and scores).
 
 Each line is a record of `annotations.importers.records` (the format's one definition),
 encoded with the fields at their defaults left out.
@@ -10,18 +11,27 @@ from typing import TextIO
 
 import msgspec
 
-from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    ScoreRecord,
+)
 from annotations.models import Criterion, Item, Judgement, Project, Rater, Step
+from annotations.scores import Score
 
 CHUNK = 2000
 ITEM_TEXTS = ("response", "response_a", "response_b", "reference_answer")
 
 
 def project_export_native(*, project: Project, out: TextIO) -> int:
-    """Write every criterion, item and judgement of `project`; returns the number of lines."""
+    """Write every criterion, item, judgement and score of `project`; returns the number of
+    lines. Scores come last, after the judgements that create their raters with everything
+    a score line does not carry (a model's prompt version and parameters)."""
     encode = msgspec.json.Encoder().encode
     n = 0
-    for record in chain(_criteria(project), _items(project), _judgements(project)):
+    records = chain(_criteria(project), _items(project), _judgements(project), _scores(project))
+    for record in records:
         out.write(encode(record).decode())
         out.write("\n")
         n += 1
@@ -98,4 +108,25 @@ def _judgements(project: Project) -> Iterator[JudgementRecord]:
             rater_model=rater.model_name,
             rater_prompt_version=rater.prompt_version,
             rater_parameters=rater.parameters or {},
+        )
+
+
+def _scores(project: Project) -> Iterator[ScoreRecord]:
+    raters = {rater.pk: rater for rater in Rater.objects.filter(project=project)}
+    rows = (
+        Score.objects.filter(criterion__project=project)
+        .order_by("pk")
+        .values_list("item__external_id", "step__index", "criterion__name", "rater_id", "score")
+        .iterator(chunk_size=CHUNK)
+    )
+    for item, step, criterion, rater_id, score in rows:
+        rater = raters[rater_id]
+        yield ScoreRecord(
+            item=item,
+            step=step,
+            criterion=criterion,
+            rater=rater.name,
+            rater_group=rater.group,
+            score=score,
+            rater_model=rater.model_name,
         )

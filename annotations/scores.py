@@ -1,9 +1,16 @@
 """Continuous scores of reward models and process reward models (PRMs).
 
 A `Score` is one model rater's real number for one item (or one step of a solution) on one
-criterion: a binary "is this target wrong?" criterion, nominal with error labels. Higher means
-more likely correct. Unlike a `Judgement` it carries no label: the agreement report calibrates a
-threshold against the experts (`analysis.stats.calibration`) before comparing it with them.
+criterion, of one of two kinds:
+
+- on a binary "is this target wrong?" criterion, nominal with error labels: any finite number,
+  higher = more likely correct;
+- on a pairwise criterion (pair items only): the probability, in [0, 1], that answer a is
+  better than answer b, in the item's a/b order (not the order anyone was shown them in).
+
+Unlike a `Judgement` it carries no label: the agreement report calibrates a threshold against
+the experts (`analysis.engine.calibration`, `analysis.stats.calibration`) before comparing it
+with them. Which score fits which criterion is `annotations.importers.score_rows.score_problem`.
 """
 
 import sys

@@ -112,8 +112,9 @@ class JudgementRecord(_Record, kw_only=True, tag="judgement"):
 
 class ScoreRecord(_Record, kw_only=True, tag="score"):
     """A model's continuous score for an item (or one of its steps), e.g. a reward model's or
-    a process reward model's. The criterion must be nominal with error labels; a higher score
-    means "more likely correct". The rater is always a model."""
+    a process reward model's. On a nominal criterion with error labels a higher score means
+    "more likely correct"; on a pairwise criterion the score is the probability, 0 to 1, that
+    the item's answer a is better than b. The rater is always a model."""
 
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "item": "an item id",
@@ -121,7 +122,7 @@ class ScoreRecord(_Record, kw_only=True, tag="score"):
         "criterion": "a criterion name",
         "rater": "a rater name",
         "rater_group": "a group name",
-        "score": "a finite number",
+        "score": "a finite number (0 to 1 on a pairwise criterion)",
         "rater_model": "a string",
     }
     # What the writer reads of a judgement's rater: a score's rater is a model, as given.

@@ -1,5 +1,6 @@
 """The scores of one import: checked line by line, then compared with the stored ones and
-written in bulk, inside the writer's transaction.
+written in bulk, inside the writer's transaction. `score_problem` is the one rule of what a
+score may be, for native lines, CSV rows and the bulk API alike.
 
 Scores are held in memory (one small object each) until the import's items are written, since
 a score may name an item further down the file. A score already stored with the same value is
@@ -9,7 +10,7 @@ judgements: an import never overwrites.
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from annotations.importers.errors import LineError, Origin
@@ -24,19 +25,28 @@ BATCH = 5000
 def score_problem(
     record: ScoreRecord, criterion: CriterionInfo | None, item: ItemInfo | None
 ) -> Problem | None:
-    """Whether a score line fits the project: a binary error criterion, a known target."""
+    """Whether a score line fits the project: a binary error criterion or a pairwise one, a
+    known target, and on a pairwise criterion a probability (of "a is better than b")."""
     if criterion is None:
         return Problem("criterion", f"unknown criterion {record.criterion!r}")
-    if criterion.scale != "nominal" or not criterion.error_labels:
+    pairwise = criterion.scale == "pairwise"
+    if not pairwise and (criterion.scale != "nominal" or not criterion.error_labels):
         message = (
             f"criterion {record.criterion!r} has no error labels: scores need a nominal "
-            "criterion with error_labels (a higher score means more likely correct)"
+            "criterion with error_labels (a higher score means more likely correct) or a "
+            "pairwise one (the probability that a is better than b)"
         )
         return Problem("criterion", message)
     if item is None:
         return Problem("item", f"unknown item {record.item!r}")
     if not math.isfinite(record.score):
         return Problem("score", "must be a finite number")
+    if pairwise and not 0 <= record.score <= 1:
+        message = (
+            f"{record.score:g} is outside 0 to 1: a score on pairwise criterion "
+            f"{record.criterion!r} is the probability that a is better than b"
+        )
+        return Problem("score", message)
     return target_problem(record, criterion, item)
 
 
@@ -65,7 +75,8 @@ class ScoreRows:
         key = (rater_pk, record.item, record.step, criterion_pk)
         first = self.pending.get(key)
         if first is not None:
-            where = Origin("", first.origin.line)  # "line 3", as for duplicate judgements
+            # "line 3" (as for duplicate judgements), or the origin's own words for it.
+            where = replace(first.origin, source="")
             return Problem("", f"duplicate score: same rater, item, step and criterion as {where}")
         self.pending[key] = PendingScore(
             record.origin, rater_pk, item, record.step, criterion_pk, float(record.score)

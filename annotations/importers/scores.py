@@ -3,7 +3,8 @@ lines.
 
 Columns: `item,criterion,step,rater,rater_group,score` (a header row first). `step` is the
 0-based step index, empty for a score on a whole item; `rater_group` may be empty (the group
-is then `model`). `score` is a finite number, higher = more likely correct. The criterion and
+is then `model`). `score` is a finite number, higher = more likely correct (on a pairwise
+criterion: the probability, 0 to 1, that the item's a is better than b). The criterion and
 the items must already be in the project (import them natively first); the writer checks that,
 as for native lines.
 """

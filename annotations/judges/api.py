@@ -1,4 +1,4 @@
-"""REST for external judges: a model rater's token posts its judgements in bulk.
+"""REST for external judges: a model rater's token posts its judgements and scores in bulk.
 
 The token authenticates as the rater, not as a user: `request.user` stays anonymous and
 `request.auth` is the `RaterToken`. Only this endpoint accepts it (every other endpoint keeps
@@ -83,7 +83,17 @@ class JudgementBulkApi(APIView):
 
     class Input(serializers.Serializer):
         batch_id = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
-        judgements = serializers.ListField(allow_empty=False, max_length=external.MAX_JUDGEMENTS)
+        judgements = serializers.ListField(required=False, max_length=external.MAX_ENTRIES)
+        scores = serializers.ListField(required=False, max_length=external.MAX_ENTRIES)
+
+        def validate(self, data: dict) -> dict:
+            n = len(data.get("judgements", [])) + len(data.get("scores", []))
+            if n == 0:
+                raise serializers.ValidationError("Send at least one judgement or score.")
+            if n > external.MAX_ENTRIES:
+                limit = f"At most {external.MAX_ENTRIES:,} judgements and scores together."
+                raise serializers.ValidationError(limit)
+            return data
 
     class Output(serializers.Serializer):
         batch_id = serializers.CharField()
@@ -98,5 +108,10 @@ class JudgementBulkApi(APIView):
         data = self.Input(data=request.data)
         if not data.is_valid():
             raise DomainError("The request is not valid.", _error_lines(data.errors))
-        result = external.judgements_bulk_record(rater=rater, **data.validated_data)
+        result = external.judgements_bulk_record(
+            rater=rater,
+            batch_id=data.validated_data["batch_id"],
+            judgements=data.validated_data.get("judgements", []),
+            scores=data.validated_data.get("scores", []),
+        )
         return Response(self.Output(result).data, status=200 if result.repeated else 201)

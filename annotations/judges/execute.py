@@ -297,7 +297,7 @@ def _ask_model(work: ChunkWork, missing: list[tuple[Item, Request]]) -> None:
     }
     if config.parameters.get("structured"):
         parser = built_ins()[config.template].parser
-        request_parameters["response_format"] = structured.response_format(parser)
+        request_parameters |= structured.request_options(config.provider, parser)
 
     def ask(job: Job) -> Completion:
         most = request_parameters.get("max_tokens") or request_parameters.get(

@@ -1,11 +1,13 @@
-"""Writes for external judges: a model rater's API token, and the judgements it posts in bulk.
+"""Writes for external judges: a model rater's API token, and the judgements and scores it
+posts in bulk.
 
-A posted judgement becomes a native import record of the token's rater and goes through the
-importer (`annotations.importers`), so the API accepts exactly what an import file would, all
-or nothing; it only never creates items or criteria, since it sends no such records. A batch
-is idempotent by the client's id: the `RaterBatch` row is inserted first, in the judgements'
-transaction, so a second post of the same id (a retry, or the same post twice at once, which
-waits on the unique index) finds the first and writes nothing.
+A posted judgement or score becomes a native import record (`judgement` or `score`) of the
+token's rater and goes through the importer (`annotations.importers`), so the API accepts
+exactly what an import file would, all or nothing, by the same rules (a score's are
+`score_rows.score_problem`); it only never creates items or criteria, since it sends no such
+records. A batch is idempotent by the client's id: the `RaterBatch` row is inserted first, in
+the batch's transaction, so a second post of the same id (a retry, or the same post twice at
+once, which waits on the unique index) finds the first and writes nothing.
 """
 
 import hashlib
@@ -26,7 +28,7 @@ from annotations.judges.tokens import RaterBatch, RaterToken
 from annotations.models import Project, Rater
 
 KEY_PREFIX = "jr_"
-MAX_JUDGEMENTS = 10_000
+MAX_ENTRIES = 10_000  # judgements and scores of one post, together
 # What the client may not say: the token says which rater it is.
 RATER_FIELDS = (
     "rater",
@@ -113,10 +115,19 @@ def rater_token_authenticate(*, key: str) -> RaterToken | None:
 
 @dataclass(frozen=True, slots=True)
 class BulkEntry(Origin):
-    """An entry of the posted list: `line` is its position from 1, as the importer counts."""
+    """An entry of the posted judgements: `line` is its position from 1, as the importer
+    counts."""
 
     def __str__(self) -> str:
         return f"judgements[{self.line - 1}]"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreEntry(Origin):
+    """An entry of the posted scores, counted as `BulkEntry`."""
+
+    def __str__(self) -> str:
+        return f"scores[{self.line - 1}]"
 
 
 def entry_error_text(error: LineError) -> str:
@@ -127,6 +138,8 @@ def entry_error_text(error: LineError) -> str:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """What a batch stored: judgements and scores together."""
+
     batch_id: str
     created: int
     unchanged: int
@@ -137,27 +150,35 @@ class BatchResult:
         return cls(batch.batch_id, batch.created, batch.unchanged, repeated)
 
 
-def judgements_bulk_record(*, rater: Rater, batch_id: str, judgements: list[Any]) -> BatchResult:
-    """Store a batch of a model rater's judgements, all or nothing, once per batch id.
+def judgements_bulk_record(
+    *, rater: Rater, batch_id: str, judgements: list[Any], scores: list[Any] | None = None
+) -> BatchResult:
+    """Store a batch of a model rater's judgements and scores, all or nothing, once per batch
+    id.
 
-    Raises DomainError naming each bad entry and field (`judgements[i].field`). A batch id
-    posted before is answered with its first counts and nothing is written, whatever the body.
+    Raises DomainError naming each bad entry and field (`judgements[i].field`,
+    `scores[i].field`). A batch id posted before is answered with its first counts and nothing
+    is written, whatever the body.
     """
-    if len(judgements) > MAX_JUDGEMENTS:
-        raise DomainError(f"At most {MAX_JUDGEMENTS:,} judgements per request.")
+    scores = scores or []
+    if len(judgements) + len(scores) > MAX_ENTRIES:
+        raise DomainError(f"At most {MAX_ENTRIES:,} judgements and scores per request.")
     stored = RaterBatch.objects.filter(rater=rater, batch_id=batch_id).first()
     if stored is not None:
         return BatchResult.of(stored, repeated=True)
-    records = [_record(rater, index, entry) for index, entry in enumerate(judgements)]
+    records = [
+        _record(rater, BulkEntry("", i + 1), "judgement", e) for i, e in enumerate(judgements)
+    ]
+    records += [_record(rater, ScoreEntry("", i + 1), "score", e) for i, e in enumerate(scores)]
     try:
         return _batch_write(rater, batch_id, records)
     except IntegrityError:
         # Another post of this batch id committed first (we waited on the unique index), or
-        # one of other batch wrote some of these judgements between our check and our insert.
+        # another batch wrote some of these rows between our check and our insert.
         stored = RaterBatch.objects.filter(rater=rater, batch_id=batch_id).first()
         if stored is not None:
             return BatchResult.of(stored, repeated=True)
-    # Once more: the importer now sees the other batch's judgements (unchanged or conflicting).
+    # Once more: the importer now sees the other batch's rows (unchanged or conflicting).
     try:
         return _batch_write(rater, batch_id, records)
     except IntegrityError:
@@ -166,21 +187,22 @@ def judgements_bulk_record(*, rater: Rater, batch_id: str, judgements: list[Any]
         ) from None
 
 
-def _record(rater: Rater, index: int, entry: Any) -> Record:
-    """An entry as a native judgement record of the token's rater, or its error."""
-    origin = BulkEntry("", index + 1)
+def _record(rater: Rater, origin: Origin, kind: str, entry: Any) -> Record:
+    """An entry as a native record (`judgement` or `score`) of the token's rater, or its
+    error."""
     if isinstance(entry, dict):
         given = next((name for name in RATER_FIELDS if name in entry), None)
         if given is not None:
             return LineError(origin, given, "the rater is the token's; leave this field out")
         entry = {
             **entry,
-            "type": "judgement",
+            "type": kind,
             "rater": rater.name,
-            "rater_kind": Rater.Kind.MODEL.value,
             "rater_group": rater.group,
             "rater_model": rater.model_name,
         }
+        if kind == "judgement":
+            entry["rater_kind"] = Rater.Kind.MODEL.value
     return native.read_object(entry, origin)
 
 
@@ -193,11 +215,11 @@ def _batch_write(rater: Rater, batch_id: str, records: list[Record]) -> BatchRes
             counts = writer.run(records)
         except ImportRejected as exc:
             raise DomainError(
-                f"{exc.error_count} error(s) in the judgements; nothing was stored.",
+                f"{exc.error_count} error(s) in the batch; nothing was stored.",
                 [entry_error_text(error) for error in exc.details],
                 exc.error_count,
             ) from None
-        batch.created = counts.judgements_created
-        batch.unchanged = counts.judgements_unchanged
+        batch.created = counts.judgements_created + counts.scores_created
+        batch.unchanged = counts.judgements_unchanged + counts.scores_unchanged
         batch.save(update_fields=["created", "unchanged"])
     return BatchResult.of(batch, repeated=False)

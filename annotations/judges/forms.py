@@ -27,8 +27,9 @@ class JudgeForm(forms.Form):
     both_orders = forms.BooleanField(required=False, initial=True, label="Pairs: both orders")
     structured = forms.BooleanField(
         required=False,
-        label="Structured output (JSON schema)",
-        help_text="OpenAI-compatible servers; off: the papers' text formats.",
+        label="Structured output (JSON schema / tool call)",
+        help_text="OpenAI-compatible (a JSON schema) or Anthropic (a tool call); "
+        "off: the papers' text formats.",
     )
     concurrency = forms.IntegerField(min_value=1, max_value=64, initial=4)
     group = forms.CharField(max_length=64, help_text="The judge's rater group in reports.")

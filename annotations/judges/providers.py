@@ -3,7 +3,9 @@
 `client_for(settings)` gives a `Client` whose `complete(system=..., prompt=...,
 parameters=...)` returns a `Completion` or raises `ProviderError`. "openai" speaks chat
 completions to anything OpenAI-compatible (OpenAI, vLLM, Ollama, llama.cpp server, TGI) through
-`base_url`; "anthropic" speaks the messages API.
+`base_url`; "anthropic" speaks the messages API. A reply's text is what the model wrote, or,
+when it answered with a tool call (structured output, see `structured`), the JSON text of the
+call's input.
 
 Retries are the SDKs' own (`max_retries`). Both SDKs (openai 3.57, anthropic 2.14, in
 `_base_client.py`) retry timeouts and connection errors, and responses with status 408, 409, 429
@@ -16,6 +18,7 @@ retry at all above that; anthropic honours any positive value. A `Retry-After: 0
 """
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,10 +27,14 @@ import anthropic
 import openai
 
 PROVIDERS = ("openai", "anthropic")
-PARAMETERS = frozenset(
+SAMPLING = frozenset(
     {"temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop"}
-    | {"response_format"}
 )
+# Each API's way of asking for JSON of a schema (see `structured.request_options`).
+PARAMETERS = {
+    "openai": SAMPLING | {"response_format"},
+    "anthropic": SAMPLING | {"tools", "tool_choice"},
+}
 
 # The messages API refuses a request without max_tokens.
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
@@ -126,7 +133,7 @@ class OpenAIChat:
     sdk: openai.OpenAI
 
     def complete(self, *, system: str, prompt: str, parameters: dict) -> Completion:
-        _check_parameters(parameters)
+        _check_parameters("openai", parameters)
         messages = [{"role": "system", "content": system}] if system else []
         messages.append({"role": "user", "content": prompt})
         started = time.monotonic()
@@ -168,7 +175,7 @@ class AnthropicMessages:
             raise _provider_error(err, api_key=self.settings.api_key) from None
         usage = reply.usage
         return Completion(
-            text="".join(block.text for block in reply.content if block.type == "text"),
+            text=_anthropic_text(reply.content),
             tokens_in=(usage.input_tokens or 0) if usage else 0,
             tokens_out=(usage.output_tokens or 0) if usage else 0,
             latency_ms=_ms_since(started),
@@ -176,24 +183,37 @@ class AnthropicMessages:
         )
 
 
-def _check_parameters(parameters: dict) -> None:
-    unknown = sorted(set(parameters) - PARAMETERS)
+def _anthropic_text(content: list) -> str:
+    """The input of the reply's first tool call as JSON text, else its text blocks.
+
+    A structured request forces one tool (`structured.request_options`), whose input is the
+    verdict; stored as JSON text, it is cached and re-read like any answer. Whatever the
+    input holds is kept as it came: `structured.read` decides whether it is a verdict.
+    """
+    for block in content:
+        if block.type == "tool_use":
+            return json.dumps(block.input, ensure_ascii=False)
+    return "".join(block.text for block in content if block.type == "text")
+
+
+def _check_parameters(provider: str, parameters: dict) -> None:
+    unknown = sorted(set(parameters) - PARAMETERS[provider])
     if unknown:
-        raise ValueError(f"unknown parameters {unknown}; allowed: {sorted(PARAMETERS)}")
+        allowed = sorted(PARAMETERS[provider])
+        raise ValueError(f"unknown {provider} parameters {unknown}; allowed: {allowed}")
 
 
 def _anthropic_parameters(parameters: dict) -> dict[str, Any]:
-    _check_parameters(parameters)
+    _check_parameters("anthropic", parameters)
     if "seed" in parameters:
         # Refused rather than dropped: a run that asked for a seed must not silently lose it.
         raise ValueError("the anthropic messages API takes no seed")
-    if "response_format" in parameters:
-        raise ValueError("structured output is offered for OpenAI-compatible servers only")
     if "max_completion_tokens" in parameters:
         raise ValueError("the anthropic messages API takes max_tokens")
     request: dict[str, Any] = {
         "max_tokens": parameters.get("max_tokens", ANTHROPIC_DEFAULT_MAX_TOKENS)
     }
+    request |= {k: parameters[k] for k in ("tools", "tool_choice") if k in parameters}
     if "stop" in parameters:
         stop = parameters["stop"]
         request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)

@@ -164,8 +164,10 @@ def judge_config_create(
         "parameters": parameters,
     }
     ask_key = _digest(asked)
-    if parameters.get("structured") and (is_checker or spec.provider != "openai"):
-        raise DomainError("Structured output is an option of OpenAI-compatible judges.")
+    if parameters.get("structured") and not structured.offered(spec.provider):
+        raise DomainError(
+            "Structured output is an option of OpenAI-compatible and Anthropic judges."
+        )
     parser_version = PARSERS[built_in.parser].version if built_in.parser in PARSERS else "checker/1"
     if parameters.get("structured"):
         parser_version += structured.VERSION_SUFFIX

@@ -1,8 +1,14 @@
-"""Structured output: a judge's verdict as JSON constrained by a schema, for OpenAI-compatible
-servers that support `response_format` (OpenAI, vLLM, Ollama, llama.cpp). An option of a
-judge version (`structured: true`, part of its identity and of its parser version); the
-built-in templates ask for the papers' text formats by default, as the published agreement
-figures were measured with those.
+"""Structured output: a judge's verdict as JSON constrained by a schema. An option of a judge
+version (`structured: true`, part of its identity and of its parser version); the built-in
+templates ask for the papers' text formats by default, as the published agreement figures were
+measured with those.
+
+One rule for every provider: `SCHEMAS` says what the verdict of each parser looks like, and
+`request_options` asks each provider for JSON of that schema in its own way — OpenAI-compatible
+servers (OpenAI, vLLM, Ollama, llama.cpp) through `response_format`, Anthropic through one tool
+whose `input_schema` is the schema, with `tool_choice` forcing it. The Anthropic client stores the
+tool call's input as its JSON text (`providers.AnthropicMessages`), so both providers' answers
+are the same kind of raw text: cached, re-read after a parser fix, and read by `read` below.
 
 The reader is as strict as the text parsers: JSON that does not match the schema's verdict is
 `Unparsed`, stored raw and counted, never turned into a label.
@@ -30,12 +36,26 @@ SCHEMAS = {
     "step-verdicts": _object(steps={"type": "array", "items": {"type": "string"}}),
 }
 VERSION_SUFFIX = "+json/1"
+PROVIDERS = ("openai", "anthropic")  # the providers that can be asked for a schema
+NAME = "verdict"  # the schema's name for OpenAI, the tool's for Anthropic
+TOOL_DESCRIPTION = "Record your verdict: an explanation first, then the verdict."
 
 
-def response_format(parser: str) -> dict:
-    """The `response_format` of a request for this parser's verdict."""
-    schema = {"name": "verdict", "strict": True, "schema": SCHEMAS[parser]}
-    return {"type": "json_schema", "json_schema": schema}
+def offered(provider: str) -> bool:
+    """Whether a judge of `provider` can be asked for structured output."""
+    return provider in PROVIDERS
+
+
+def request_options(provider: str, parser: str) -> dict:
+    """What a request to `provider` adds to ask for this parser's verdict as JSON."""
+    schema = SCHEMAS[parser]
+    if provider == "openai":
+        json_schema = {"name": NAME, "strict": True, "schema": schema}
+        return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+    if provider == "anthropic":
+        tool = {"name": NAME, "description": TOOL_DESCRIPTION, "input_schema": schema}
+        return {"tools": [tool], "tool_choice": {"type": "tool", "name": NAME}}
+    raise ValueError(f"structured output is offered for {', '.join(PROVIDERS)} only")
 
 
 def _field(text: str, name: str) -> Any:

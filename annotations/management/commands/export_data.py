@@ -9,7 +9,7 @@ from annotations.models import Project
 
 
 class Command(BaseCommand):
-    help = "Export a project's criteria, items and judgements in the native JSONL format."
+    help = "Export a project's criteria, items, judgements and scores in the native JSONL format."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--project", required=True, help="project name")

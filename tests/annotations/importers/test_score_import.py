@@ -1,15 +1,26 @@
 """Reward-model and PRM scores: native `score` lines and `--format scores` CSV, stored all or
 nothing, idempotent, and refused with the line and field when wrong."""
 
+import io
+import json
 import math
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from annotations import services
 from annotations.errors import DomainError
-from annotations.models import Rater, Score
-from tests.factories import COHERENCE, VALIDITY, judgement, pair, solution, write_jsonl
+from annotations.models import Project, Rater, Score
+from tests.factories import (
+    COHERENCE,
+    PREFERENCE,
+    VALIDITY,
+    judgement,
+    pair,
+    solution,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +204,118 @@ def test_the_database_refuses_a_non_finite_score(tmp_path, project):
     for bad in (math.inf, -math.inf, math.nan):
         with pytest.raises(IntegrityError), transaction.atomic():
             Score.objects.filter(pk=stored.pk).update(score=bad)
+
+
+# ---- pair scores: P(a is better than b) on a pairwise criterion ----------------------------
+
+
+def pair_lines() -> list:
+    return [PREFERENCE, CORRECTNESS, pair("q1"), pair("q2"), solution()]
+
+
+def test_it_stores_pair_scores_as_probabilities_of_a_on_a_pairwise_criterion(tmp_path, project):
+    lines = pair_lines() + [
+        score("q1", "preference", 0.8, rater="pm", rater_group="pref"),
+        score("q2", "preference", 0, rater="pm", rater_group="pref"),
+    ]
+
+    counts = run_import(tmp_path, project, lines)
+
+    assert counts.scores_created == 2
+    stored = Score.objects.filter(criterion__name="preference").order_by("item__external_id")
+    assert [(s.item.external_id, s.step, s.score) for s in stored] == [
+        ("q1", None, 0.8),
+        ("q2", None, 0.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "field", "needle"),
+    [
+        (score("q2", "preference", 1.5), "score", "1.5 is outside 0 to 1"),
+        (score("q2", "preference", -0.01), "score", "-0.01 is outside 0 to 1"),
+        (score("gsm8k-5", "preference", 0.5), "criterion", "needs a pair, 'gsm8k-5' is not"),
+        (score("q2", "preference", 0.5, step=0), "step", "leave step out"),
+    ],
+)
+def test_it_refuses_a_bad_pair_score_and_stores_none(tmp_path, project, bad_line, field, needle):
+    lines = pair_lines() + [score("q1", "preference", 0.8), bad_line]
+
+    errors = errors_of(tmp_path, project, lines)
+
+    assert len(errors) == 1
+    assert errors[0].startswith(f"in.jsonl line 7, field '{field}'")
+    assert needle in errors[0]
+    assert not Score.objects.exists()
+
+
+def test_a_csv_pair_score_out_of_range_rejects_the_whole_file(tmp_path, project):
+    run_import(tmp_path, project, pair_lines())
+    header = "item,criterion,step,rater,rater_group,score\n"
+
+    counts = run_import(
+        tmp_path, project, header + "q1,preference,,pm,,1\n", name="ok.csv", format="scores"
+    )
+    assert counts.scores_created == 1
+    errors = errors_of(
+        tmp_path,
+        project,
+        header + "q2,preference,,pm,,0.3\nq1,preference,,pm,,2\n",
+        format="scores",
+    )
+
+    assert errors == [
+        "in.jsonl line 3, field 'score': 2 is outside 0 to 1: a score on pairwise criterion "
+        "'preference' is the probability that a is better than b"
+    ]
+    assert list(Score.objects.values_list("item__external_id", "score")) == [("q1", 1.0)]
+
+
+# ---- export -------------------------------------------------------------------------------
+
+
+def scores_of(project) -> list[tuple]:
+    return sorted(  # by item, rater, criterion, then step (None as -1)
+        Score.objects.filter(criterion__project=project).values_list(
+            "item__external_id",
+            "step__index",
+            "criterion__name",
+            "rater__name",
+            "rater__group",
+            "rater__kind",
+            "rater__model_name",
+            "score",
+        ),
+        key=lambda row: (row[0], row[3], row[2], -1 if row[1] is None else row[1]),
+    )
+
+
+def test_export_data_writes_the_scores_and_an_import_of_it_reproduces_them(tmp_path, project):
+    # A rater with judgements and scores, float scores that need every digit, a pair score.
+    lines = pair_lines() + score_lines()[:2] + [
+        judgement("q1", "preference", "a", rater="pm", rater_kind="model", rater_group="pref",
+                  rater_prompt_version="pair-v2"),
+        score("q1", "preference", 0.1 + 0.2, rater="pm", rater_group="pref"),
+        score("q2", "preference", 1, rater="pm", rater_group="pref"),
+        score("gsm8k-5", "correctness", -1.7976931348623157e308, rater="rm"),
+    ]  # fmt: skip
+    lines.insert(1, VALIDITY)
+    run_import(tmp_path, project, lines)
+    out = tmp_path / "export.jsonl"
+
+    call_command("export_data", project=project.name, out=str(out), stderr=io.StringIO())
+    copy = Project.objects.create(name="Copy", slug="copy")
+    counts = services.items_import(project=copy, paths=[out])
+
+    assert counts.scores_created == 5
+    assert scores_of(copy) == scores_of(project)
+    assert Rater.objects.get(project=copy, name="pm").prompt_version == "pair-v2"
+    assert len(scores_of(copy)) == 5
+    again = tmp_path / "again.jsonl"
+    call_command("export_data", project="Copy", out=str(again), stderr=io.StringIO())
+    assert again.read_text() == out.read_text()
+    score_line = json.loads(out.read_text().splitlines()[-1])
+    assert score_line == {
+        "type": "score", "item": "gsm8k-5", "criterion": "correctness", "rater": "rm",
+        "rater_group": "model", "score": -1.7976931348623157e308,
+    }  # fmt: skip

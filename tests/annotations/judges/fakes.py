@@ -4,7 +4,8 @@
 `fake_server("anthropic")` the messages API (`POST /v1/messages`), each with `usage`, on
 127.0.0.1 with a free port, in daemon threads. A test scripts the replies with
 `script(request_json, call_index) -> FakeReply`; a non-200 reply is the provider's own JSON
-error shape. Every request (body, headers, arrival time) is recorded.
+error shape. The Anthropic fake answers a forced tool call when the reply gives the call's input
+(`FakeReply.tool_input`). Every request (body, headers, arrival time) is recorded.
 
 Each connection has its own thread and `delay_s` sleeps outside every lock, so slow replies
 overlap: a benchmark can hold 32 requests of 200 ms in flight at once.
@@ -34,6 +35,9 @@ class FakeReply:
     tokens_out: int = 0
     usage: bool = True
     model: str = ""
+    # Anthropic: answer with a call of the tool the request forces, with this input (any
+    # JSON, so a test can send a malformed one); None answers with `text`.
+    tool_input: object = None
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,10 @@ class FakeServer:
         if reply.status != 200:
             return reply.status, reply.headers, _error(self.provider, reply.status, reply.text)
         model = reply.model or body.get("model", "")
-        return 200, reply.headers, _success(self.provider, reply, model=model, n=call_index)
+        return 200, reply.headers, _success(self.provider, reply, body, model=model, n=call_index)
 
 
-def _success(provider: str, reply: FakeReply, *, model: str, n: int) -> dict:
+def _success(provider: str, reply: FakeReply, request: dict, *, model: str, n: int) -> dict:
     if provider == "openai":
         message = {"role": "assistant", "content": reply.text}
         body: dict = {
@@ -114,13 +118,20 @@ def _success(provider: str, reply: FakeReply, *, model: str, n: int) -> dict:
                 "total_tokens": reply.tokens_in + reply.tokens_out,
             }
         return body
+    content = [{"type": "text", "text": reply.text}]
+    stop_reason = "end_turn"
+    if reply.tool_input is not None:
+        tool = (request.get("tool_choice") or {}).get("name", "")
+        content = [{"type": "tool_use", "id": f"toolu_fake_{n}", "name": tool}]
+        content[0]["input"] = reply.tool_input
+        stop_reason = "tool_use"
     body = {
         "id": f"msg_fake_{n}",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": reply.text}],
-        "stop_reason": "end_turn",
+        "content": content,
+        "stop_reason": stop_reason,
         "stop_sequence": None,
     }
     if reply.usage:

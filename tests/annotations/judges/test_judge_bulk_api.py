@@ -1,5 +1,6 @@
-"""External judges: a model rater's token posts its judgements in bulk, by the import's rules,
-all or nothing, once per batch id; nothing else can post as a rater, nor post elsewhere."""
+"""External judges: a model rater's token posts its judgements and scores in bulk, by the
+import's rules, all or nothing, once per batch id; nothing else can post as a rater, nor post
+elsewhere."""
 
 import hashlib
 import json
@@ -17,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from annotations.errors import DomainError
 from annotations.judges import external
 from annotations.judges.tokens import RaterBatch, RaterToken
-from annotations.models import Criterion, Item, Judgement, Project, Rater
+from annotations.models import Criterion, Item, Judgement, Project, Rater, Score
 from annotations.services import items_import
 from tests.factories import COHERENCE, PREFERENCE, VALIDITY, pair, solution, write_jsonl
 
@@ -64,7 +65,16 @@ def entries() -> list[dict]:
 
 
 def stored() -> tuple[int, int]:
-    return Judgement.objects.count(), RaterBatch.objects.count()
+    """Judgements and scores, and batches."""
+    return Judgement.objects.count() + Score.objects.count(), RaterBatch.objects.count()
+
+
+def score_entries() -> list[dict]:
+    return [
+        {"item": "s1", "criterion": "validity", "step": 0, "score": 0.93},
+        {"item": "s1", "criterion": "validity", "step": 2, "score": -4.5},
+        {"item": "p1", "criterion": "preference", "score": 0.25},
+    ]
 
 
 # ---- posting ---------------------------------------------------------------------------------
@@ -159,7 +169,10 @@ def test_it_names_both_entries_of_a_duplicate(client, study, issued):
         ({"batch_id": "", "judgements": [{}]}, "batch_id: This field may not be blank."),
         ({"batch_id": "x" * 101, "judgements": [{}]},
          "batch_id: Ensure this field has no more than 100 characters."),
-        ({"batch_id": "b", "judgements": []}, "judgements: This list may not be empty."),
+        ({"batch_id": "b", "judgements": []}, "body: Send at least one judgement or score."),
+        ({"batch_id": "b", "scores": []}, "body: Send at least one judgement or score."),
+        ({"batch_id": "b", "scores": [{}] * 5000, "judgements": [{}] * 5001},
+         "body: At most 10,000 judgements and scores together."),
         ({"batch_id": "b", "judgements": {}},
          'judgements: Expected a list of items but got type "dict".'),
         ([], "body: Invalid data. Expected a dictionary, but got list."),
@@ -177,6 +190,86 @@ def test_it_takes_at_most_ten_thousand_judgements(client, study, issued):
     assert response.json()["errors"] == [
         "judgements: Ensure this field has no more than 10000 elements."
     ]
+
+
+# ---- scores --------------------------------------------------------------------------------
+
+
+def test_it_stores_scores_with_judgements_in_one_batch(client, study, issued):
+    body = {"batch_id": "s-1", "judgements": entries(), "scores": score_entries()}
+
+    response = post(client, study, body, issued.key)
+
+    assert response.status_code == 201
+    assert response.json() == {"batch_id": "s-1", "created": 7, "unchanged": 0, "repeated": False}
+    rows = Score.objects.order_by("pk").values_list(
+        "rater__name", "item__external_id", "step__index", "criterion__name", "score"
+    )
+    assert list(rows) == [
+        ("our-judge", "s1", 0, "validity", 0.93),
+        ("our-judge", "s1", 2, "validity", -4.5),
+        ("our-judge", "p1", None, "preference", 0.25),
+    ]
+
+
+def test_scores_alone_are_a_batch_and_a_repeat_writes_nothing(client, study, issued):
+    first = post(client, study, {"batch_id": "s", "scores": score_entries()}, issued.key)
+    again = post(client, study, {"batch_id": "s", "scores": score_entries()[:1]}, issued.key)
+    later = post(client, study, {"batch_id": "t", "scores": score_entries()}, issued.key)
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json() == {"batch_id": "s", "created": 3, "unchanged": 0, "repeated": True}
+    assert later.json() == {"batch_id": "t", "created": 0, "unchanged": 3, "repeated": False}
+    assert stored() == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"item": "p1", "criterion": "preference", "score": 1.5},
+         "scores[1].score: 1.5 is outside 0 to 1: a score on pairwise criterion 'preference' "
+         "is the probability that a is better than b"),
+        ({"item": "s1", "criterion": "coherence", "score": 0.5},
+         "scores[1].criterion: criterion 'coherence' has no error labels: scores need a nominal "
+         "criterion with error_labels (a higher score means more likely correct) or a pairwise "
+         "one (the probability that a is better than b)"),
+        ({"item": "s1", "criterion": "validity", "score": 0.5},
+         "scores[1].step: criterion 'validity' needs a step"),
+        ({"item": "s1", "criterion": "preference", "score": 0.5},
+         "scores[1].criterion: pairwise criterion 'preference' needs a pair, 's1' is not"),
+        ({"item": "p1", "criterion": "preference", "score": "high"},
+         'scores[1].score: must be a finite number (0 to 1 on a pairwise criterion), got "high"'),
+        ({"item": "p1", "criterion": "preference", "score": 0.5, "rater_group": "x"},
+         "scores[1].rater_group: the rater is the token's; leave this field out"),
+        ({"item": "s1", "criterion": "validity", "step": 0, "score": 0.1},
+         "scores[1]: duplicate score: same rater, item, step and criterion as scores[0]"),
+        ([0.5], "scores[1]: must be a JSON object"),
+    ],
+)  # fmt: skip
+def test_a_bad_score_is_named_and_nothing_of_the_batch_is_stored(
+    client, study, issued, entry, error
+):
+    body = {"batch_id": "b", "judgements": entries(), "scores": [score_entries()[0], entry]}
+
+    response = post(client, study, body, issued.key)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [error]
+    assert stored() == (0, 0)
+
+
+def test_it_refuses_to_overwrite_a_score_with_another(client, study, issued):
+    post(client, study, {"batch_id": "b1", "scores": score_entries()}, issued.key)
+    changed = [{**score_entries()[2], "score": 0.75}]
+
+    response = post(client, study, {"batch_id": "b2", "scores": changed}, issued.key)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "scores[0].score: conflicts with the stored score 0.25; scores are never overwritten "
+        "by an import"
+    ]
+    assert stored() == (3, 1)
 
 
 # ---- idempotency ---------------------------------------------------------------------------
@@ -422,15 +515,47 @@ one_change = st.one_of(
     st.just({}),
 )
 changed = st.builds(lambda base, change: {**base, **change}, st.sampled_from(VALID), one_change)
+# The same for scores: every kind the study takes, and the edges of each score field.
+VALID_SCORES = (
+    [{"item": "s1", "criterion": "validity", "step": i, "score": v}
+     for i in range(3) for v in (-1e300, 0, 2.5)]
+    + [{"item": "p1", "criterion": "preference", "score": v} for v in (0, 0.5, 1)]
+)  # fmt: skip
+SCORE_EDGES = {
+    "item": TEXTS + [10**400],
+    "criterion": TEXTS + ["coherence", "score"],
+    "step": BIG_NUMBERS,
+    "score": BIG_NUMBERS + [1 + 1e-12, -1e-300, 1e308, "0.5", [], {}],
+    "rater_model": TEXTS,
+}
+score_change = st.one_of(
+    *(
+        st.fixed_dictionaries({name: st.one_of(st.sampled_from(edges), json_values)})
+        for name, edges in SCORE_EDGES.items()
+    ),
+    st.just({}),
+)
+changed_score = st.builds(
+    lambda base, change: {**base, **change}, st.sampled_from(VALID_SCORES), score_change
+)
 # Now and then an id used before: a repeat must write nothing, whatever its body.
 batch_ids = st.one_of(st.uuids().map(str), st.just("b"))
 bodies = st.one_of(
     json_values,
     st.fixed_dictionaries(
-        {}, optional={"batch_id": st.one_of(texts, numbers), "judgements": json_values}
+        {},
+        optional={
+            "batch_id": st.one_of(texts, numbers),
+            "judgements": json_values,
+            "scores": json_values,
+        },
     ),
     st.fixed_dictionaries(
-        {"batch_id": batch_ids, "judgements": st.lists(st.one_of(changed, json_values), max_size=3)}
+        {"batch_id": batch_ids},
+        optional={
+            "judgements": st.lists(st.one_of(changed, json_values), max_size=3),
+            "scores": st.lists(st.one_of(changed_score, json_values), max_size=3),
+        },
     ),
 )
 
@@ -470,4 +595,17 @@ def test_no_body_makes_a_server_error_or_half_a_write(client, study, issued, bod
 @given(batch_id=batch_ids, judgements=st.lists(changed, min_size=1, max_size=3))
 def test_no_entry_makes_a_server_error_or_half_a_write(client, study, issued, batch_id, judgements):
     body = {"batch_id": batch_id, "judgements": judgements}
+    assert_all_or_nothing(client, study, issued.key, body)
+
+
+@FUZZ
+@given(
+    batch_id=batch_ids,
+    judgements=st.lists(changed, max_size=2),
+    scores=st.lists(changed_score, min_size=1, max_size=3),
+)
+def test_no_score_entry_makes_a_server_error_or_half_a_write(
+    client, study, issued, batch_id, judgements, scores
+):
+    body = {"batch_id": batch_id, "judgements": judgements, "scores": scores}
     assert_all_or_nothing(client, study, issued.key, body)

@@ -6,11 +6,12 @@ eagerly, so `judge_run_start` returns after every chunk ran.
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
 from annotations.errors import DomainError
-from annotations.judges import services
+from annotations.judges import services, structured
 from annotations.judges.models import JudgeAnswer, JudgeRun, ModelPrice
 from annotations.judges.services import JudgeSpec, Selection
 from annotations.models import Criterion, Judgement, Project, Rater
@@ -371,9 +372,72 @@ def test_structured_json_that_does_not_match_is_unparsed(pairs, openai_server):
     assert run.chunks.get().counts["unparsed"] == 6
 
 
-def test_structured_output_is_refused_where_it_is_not_offered(pairs, anthropic_server):
-    with pytest.raises(DomainError, match="OpenAI-compatible"):
-        start(pairs, anthropic_server, parameters={"structured": True})
+def test_structured_output_is_refused_where_it_is_not_offered(pairs):
+    checker = JudgeSpec(
+        name="check", provider="checker", model="", template="answer-check", group="checker"
+    )
+    with pytest.raises(DomainError, match="OpenAI-compatible and Anthropic"):
+        services.judge_config_create(
+            project=pairs, spec=replace(checker, parameters={"structured": True}), user=None
+        )
+
+
+def shown_first_is_a(body: dict) -> bool:
+    prompt = body["messages"][-1]["content"]
+    return "A" in re.search(r"Assistant A's Answer\]\n(answer [AB])", prompt).group(1)
+
+
+def test_structured_output_on_anthropic_forces_one_tool_with_the_schema(pairs, anthropic_server):
+    def reply(body: dict, i: int) -> FakeReply:
+        verdict = "A" if shown_first_is_a(body) else "B"
+        return FakeReply(tool_input={"explanation": "A is right.", "verdict": verdict})
+
+    anthropic_server.use(reply)
+    config, run = start(pairs, anthropic_server, parameters={"structured": True})
+
+    body = anthropic_server.requests[0].body
+    (tool,) = body["tools"]
+    assert tool["input_schema"] == structured.SCHEMAS["mtbench-pair"]
+    assert body["tool_choice"] == {"type": "tool", "name": tool["name"]}
+    assert "response_format" not in body
+    assert config.parser_version == "mtbench-pair/1+json/1"
+    assert run.status == JudgeRun.Status.DONE
+    assert values(config) == {f"p{i}": "a" for i in range(6)}
+    raw = JudgeAnswer.objects.filter(run=run).values_list("raw", flat=True)
+    assert {json.loads(text)["verdict"] for text in raw} == {"A", "B"}
+
+
+def test_a_tool_call_that_does_not_match_the_schema_is_stored_raw_and_unparsed(
+    pairs, anthropic_server
+):
+    # Per item (both orders, one request in flight): a missing verdict, a verdict off the
+    # enum, text instead of a tool call, an input that is not an object.
+    bad = [{"explanation": "x"}, {"explanation": "", "verdict": "D"}, None, ["A"]]
+    answers = iter(bad * 3)
+
+    def reply(body: dict, i: int) -> FakeReply:
+        tool_input = next(answers)
+        return FakeReply(text="[[A]]", tool_input=tool_input)
+
+    anthropic_server.use(reply)
+    config, run = start(pairs, anthropic_server, concurrency=1, parameters={"structured": True})
+
+    assert not Judgement.objects.filter(rater=config.rater).exists()
+    assert run.chunks.get().counts["unparsed"] == 6
+    raw = set(JudgeAnswer.objects.filter(run=run).values_list("raw", flat=True))
+    assert raw == {'{"explanation": "x"}', '{"explanation": "", "verdict": "D"}', "[[A]]", '["A"]'}
+
+
+def test_anthropic_tool_answers_are_reparsed_from_the_cache(pairs, anthropic_server):
+    anthropic_server.use(lambda body, i: FakeReply(tool_input={"explanation": "", "verdict": "C"}))
+    config, _ = start(pairs, anthropic_server, parameters={"structured": True})
+    asked = len(anthropic_server.requests)
+
+    config, run = start(pairs, anthropic_server, parameters={"structured": True})
+
+    assert len(anthropic_server.requests) == asked
+    assert run.status == JudgeRun.Status.DONE
+    assert values(config) == {f"p{i}": "tie" for i in range(6)}
 
 
 def test_it_passes_max_completion_tokens_to_openai_models_that_want_it(pairs, openai_server):

@@ -1,5 +1,6 @@
 """The provider clients against fake OpenAI and Anthropic servers, and the rate limiters."""
 
+import json
 import os
 import threading
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 import redis
 
+from annotations.judges import structured
 from annotations.judges.providers import (
     PLACEHOLDER_API_KEY,
     Client,
@@ -98,6 +100,32 @@ def test_it_refuses_a_seed_for_anthropic(anthropic_server: FakeServer) -> None:
         complete(client_of(anthropic_server), seed=1)
 
     assert anthropic_server.requests == []
+
+
+def test_it_reads_an_anthropic_tool_call_as_the_json_of_its_input(
+    anthropic_server: FakeServer,
+) -> None:
+    anthropic_server.use(replies(FakeReply(tool_input={"explanation": "fine", "verdict": "B"})))
+    options = structured.request_options("anthropic", "mtbench-pair")
+
+    completion = complete(client_of(anthropic_server), **options)
+
+    assert json.loads(completion.text) == {"explanation": "fine", "verdict": "B"}
+    body = anthropic_server.requests[0].body
+    assert body["tools"] == options["tools"] and body["tool_choice"] == options["tool_choice"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "parameter"), [("openai", "tools"), ("anthropic", "response_format")]
+)
+def test_each_provider_refuses_the_other_ones_structured_output(
+    provider: str, parameter: str, request: pytest.FixtureRequest
+) -> None:
+    server = request.getfixturevalue(f"{provider}_server")
+    with pytest.raises(ValueError, match=parameter):
+        complete(client_of(server), **{parameter: {}})
+
+    assert server.requests == []
 
 
 def test_it_counts_usage_and_reports_the_served_model(server: FakeServer) -> None:
