@@ -253,6 +253,7 @@ def _store(work: ChunkWork, answered: list[tuple[Job, Completion, float]]) -> No
             order=job.request.order,
             sample=job.request.sample,
             run=work.run,
+            system=job.system,
             prompt=job.prompt,
             raw=completion.text,
             tokens_in=completion.tokens_in,

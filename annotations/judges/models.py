@@ -160,6 +160,7 @@ class JudgeAnswer(models.Model):
     run = models.ForeignKey(
         JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="answers"
     )
+    system = models.TextField(blank=True)  # the rendered system prompt, "" without one
     prompt = models.TextField()
     raw = models.TextField()
     tokens_in = models.PositiveIntegerField(default=0)

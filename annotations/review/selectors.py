@@ -91,6 +91,7 @@ class AnswerView:
     criterion: str
     order: str
     sample: int
+    system: str
     prompt: str
     raw: str
     parsed: bool
@@ -207,6 +208,7 @@ def _answers(
                     criterion=criterion.name,
                     order=answer.order,
                     sample=answer.sample,
+                    system=answer.system[:ANSWER_TEXT_LIMIT],
                     prompt=answer.prompt[:ANSWER_TEXT_LIMIT],
                     raw=answer.raw[:ANSWER_TEXT_LIMIT],
                     parsed=parsed,

@@ -98,6 +98,13 @@ def test_it_asks_both_orders_and_maps_the_verdicts_back(pairs, openai_server):
     assert body["messages"][0]["role"] == "system"
     assert "impartial judge" in body["messages"][0]["content"]
     assert body["model"] == "fake-model" and body["temperature"] == 0
+    # What a lead reads back is what was sent: the system prompt and the prompt, per answer.
+    sent = {
+        (r.body["messages"][0]["content"], r.body["messages"][1]["content"])
+        for r in openai_server.requests
+    }
+    stored = set(JudgeAnswer.objects.filter(config=config).values_list("system", "prompt"))
+    assert stored == sent and len(stored) == 12
     rater = Rater.objects.get(pk=config.rater_id)
     assert (rater.kind, rater.group) == ("model", "fake-judge")
 
