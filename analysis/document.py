@@ -25,8 +25,22 @@ CSS_FILES = (
 
 
 def chart_svg(spec: dict) -> str:
-    """A Vega-Lite spec as an SVG document (fonts as text, no external resource)."""
-    return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+    """A Vega-Lite spec as an SVG document (fonts as text, no external resource), without
+    the marks' drill-down links: they point into the app, which a mailed file cannot reach
+    (and the renderer would prefix them with its own base URL)."""
+    return vl_convert.vegalite_to_svg(without_links(spec), vl_version=VEGA_LITE_VERSION)
+
+
+def without_links(spec: object) -> object:
+    """`spec` with every ``href`` encoding channel removed (a copy)."""
+    if isinstance(spec, list):
+        return [without_links(value) for value in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {key: without_links(value) for key, value in spec.items()}
+    if isinstance(out.get("encoding"), dict):
+        out["encoding"] = {k: v for k, v in out["encoding"].items() if k != "href"}
+    return out
 
 
 def report_document_html(run: AgreementRun) -> str:

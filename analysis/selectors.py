@@ -32,10 +32,11 @@ SLICE_VALUE_CHARS = 64  # longer values are texts (answers, questions), not cate
 SLICE_MAX_VALUES = 100
 
 
-def meta_keys(*, project: Project) -> list[str]:
-    """The item meta keys worth slicing by, seen in the project's first 2,000 items: scalar
-    values, none longer than SLICE_VALUE_CHARS, at most SLICE_MAX_VALUES distinct ones (so
-    ids and texts kept in meta, such as MT-bench's turn-1 answers, are not suggested)."""
+def meta_key_values(*, project: Project) -> dict[str, int]:
+    """The item meta keys worth slicing by, with their number of distinct values, seen in the
+    project's first 2,000 items: scalar values, none longer than SLICE_VALUE_CHARS, at most
+    SLICE_MAX_VALUES distinct ones (so ids and texts kept in meta, such as MT-bench's turn-1
+    answers, are not suggested)."""
     values: dict[str, set] = {}
     texts: set[str] = set()
     for meta in annotations_selectors.item_metas(project=project, limit=2000):
@@ -44,7 +45,16 @@ def meta_keys(*, project: Project) -> list[str]:
                 texts.add(key)
             else:
                 values.setdefault(key, set()).add(value)
-    return sorted(k for k, v in values.items() if k not in texts and len(v) <= SLICE_MAX_VALUES)
+    return {
+        k: len(v)
+        for k, v in sorted(values.items())
+        if k not in texts and len(v) <= SLICE_MAX_VALUES
+    }
+
+
+def meta_keys(*, project: Project) -> list[str]:
+    """The item meta keys worth slicing by (see `meta_key_values`)."""
+    return list(meta_key_values(project=project))
 
 
 def headline_rows(*, run: AgreementRun) -> list:

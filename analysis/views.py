@@ -18,7 +18,8 @@ from annotations.errors import DomainError
 
 def _form(project, data=None) -> RunForm:
     groups = selectors.human_groups(project=project)
-    return RunForm(data, project=project, groups=groups)
+    keys = selectors.meta_key_values(project=project)
+    return RunForm(data, project=project, groups=groups, meta_keys=keys)
 
 
 @login_required
