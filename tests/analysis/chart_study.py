@@ -25,8 +25,10 @@ def chart_study_lines(seed: int = 1, n_pairs: int = 60, n_solutions: int = 20) -
         for step in range(4):
             wrong = experts[(f"s{i}", step)] == "incorrect"
             score = (-1.0 if wrong else 1.0) + rnd.gauss(0, 1.2)
-            lines.append({"type": "score", "item": f"s{i}", "step": step, "criterion": "validity",
-                          "rater": "math-prm", "rater_group": "math-prm", "score": score})  # fmt: skip
+            lines.append(
+                {"type": "score", "item": f"s{i}", "step": step, "criterion": "validity",
+                 "rater": "math-prm", "rater_group": "math-prm", "score": score}
+            )  # fmt: skip
     return lines
 
 

@@ -74,7 +74,8 @@ def test_it_histograms_first_error_offsets_of_hand_made_solutions():
         error_codes=[1], target_item=np.repeat(np.arange(3), 3),
         target_step=np.tile(np.arange(3), 3), item_meta=[{}] * 3, item_ref=["a", "b", "c"],
         item_n_steps=np.full(3, 3),
-        groups={"expert": Group("expert", "human", experts), "judge": Group("judge", "model", judge)},
+        groups={"expert": Group("expert", "human", experts),
+                "judge": Group("judge", "model", judge)},
     )  # fmt: skip
 
     rows = list(first_error_rows(data, "expert"))

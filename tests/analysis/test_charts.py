@@ -204,7 +204,8 @@ def test_it_makes_every_chart_of_a_report_with_unique_names():
     cells = [cell("a", "a", 3), cell("a", "b", 1), cell("b", "a", 1), cell("b", "b", 3)]
 
     made = charts.report_charts(project_slug="mt", results=results, shortfall=shortfall_rows,
-                                chart_rows=cells, labels={"preference": ["a", "b", "tie"]})  # fmt: skip
+                                chart_rows=cells,
+                                labels={"preference": ["a", "b", "tie"]})  # fmt: skip
 
     names = [c.name for c in made]
     assert names == ["forest-preference-gpt-4", "ceiling-expert", "confusion-preference-gpt-4"]

@@ -113,7 +113,8 @@ def test_it_words_a_score_judge_from_its_overall_roc_auc():
 
 def test_it_links_to_the_targets_with_encoded_parameters():
     url = targets_url(project_slug="mt-bench", criterion="pref & co", slice_key="category",
-                      slice_value="a=b&c", group_a="expert", group_b="gpt-4", agree=False)  # fmt: skip
+                      slice_value="a=b&c", group_a="expert", group_b="gpt-4",
+                      agree=False)  # fmt: skip
 
     parts = urlsplit(url)
     assert parts.path == "/projects/mt-bench/review/targets/"
