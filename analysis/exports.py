@@ -1,4 +1,5 @@
-"""The CSV agreement reports: agreement.csv, shortfall.csv, disagreements.csv."""
+"""The CSV agreement reports: agreement.csv, shortfall.csv, disagreements.csv and charts.csv
+(the confusion matrices, earliest-error offsets and score curves behind the charts)."""
 
 import csv
 import math
@@ -6,17 +7,25 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
-from analysis.schema import DisagreementRow, ResultRow, ShortfallRow, column_names
+from analysis.models import (
+    AgreementResult,
+    AgreementRun,
+    ChartData,
+    Disagreement,
+    ShortfallResult,
+)
+from analysis.schema import ChartRow, DisagreementRow, ResultRow, ShortfallRow, column_names
 
 # The CSV columns are the schema's, in its order (a shortfall row also has its rank).
 AGREEMENT_COLUMNS = column_names(ResultRow)
 SHORTFALL_COLUMNS = ["rank", *column_names(ShortfallRow)]
 DISAGREEMENT_COLUMNS = column_names(DisagreementRow)
+CHART_COLUMNS = column_names(ChartRow)
 REPORT_FILES = {
     "agreement.csv": (AgreementResult, AGREEMENT_COLUMNS),
     "shortfall.csv": (ShortfallResult, SHORTFALL_COLUMNS),
     "disagreements.csv": (Disagreement, DISAGREEMENT_COLUMNS),
+    "charts.csv": (ChartData, CHART_COLUMNS),
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -3,6 +3,15 @@ from django import forms
 from analysis.config import RunConfig, RunConfigError
 from annotations.models import Project
 
+DEFAULT_SLICE_VALUES = (2, 12)  # keys with this many distinct values are sliced by default
+
+
+def default_slice_keys(meta_keys: dict[str, int]) -> list[str]:
+    """The meta keys a report slices by unless told otherwise: those with a few values (a
+    category, a turn, a subset), not ids nor one value for every item."""
+    low, high = DEFAULT_SLICE_VALUES
+    return [key for key, n in meta_keys.items() if low <= n <= high]
+
 
 class RunForm(forms.Form):
     """The run settings as a page asks for them; `RunConfig` validates them."""
@@ -11,20 +20,44 @@ class RunForm(forms.Form):
         required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all."
     )
     slice_keys = forms.CharField(
-        required=False, help_text="Item meta keys to slice by, comma-separated (e.g. subset, turn)."
+        required=False,
+        max_length=1000,
+        help_text="Item meta keys to slice by, comma-separated (e.g. subset, turn).",
+        widget=forms.TextInput(attrs={"list": "slice-key-options", "autocomplete": "off"}),
     )
     reference_group = forms.ChoiceField(required=False)
     n_boot = forms.IntegerField(label="Bootstrap resamples", initial=RunConfig.n_boot)
     seed = forms.IntegerField(initial=RunConfig.seed)
 
-    def __init__(self, *args, project: Project, groups: list[str], **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        project: Project,
+        groups: list[str],
+        meta_keys: dict[str, int] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.meta_keys = meta_keys or {}
         self.fields["criteria"].choices = [
             (name, name) for name in project.criteria.values_list("name", flat=True)
         ]
-        self.fields["reference_group"].choices = [("", "expert (default)")] + [
-            (g, g) for g in groups
+        default = "expert" if "expert" in groups or not groups else "the largest human group"
+        self.fields["reference_group"].choices = [("", f"{default} (default)")] + [
+            (g, g) for g in groups if g != default
         ]
+        self.fields["slice_keys"].initial = ", ".join(default_slice_keys(self.meta_keys))
+
+    def clean_slice_keys(self) -> str:
+        keys = [key.strip() for key in self.cleaned_data["slice_keys"].split(",") if key.strip()]
+        unknown = [key for key in keys if key not in self.meta_keys]
+        if unknown:
+            known = ", ".join(self.meta_keys) or "none"
+            raise forms.ValidationError(
+                f"No item of this project has the meta key {', '.join(map(repr, unknown))} "
+                f"with values to slice by. Keys here: {known}."
+            )
+        return ", ".join(dict.fromkeys(keys))
 
     def clean(self) -> dict:
         data = super().clean()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from analysis import schema
-from analysis.schema import DisagreementRow, ResultRow, ShortfallRow
+from analysis.schema import ChartRow, DisagreementRow, ResultRow, ShortfallRow
 from annotations.models import JobStatus, Project
 
 
@@ -113,3 +113,30 @@ class Disagreement(_columns_of(DisagreementRow)):
     @classmethod
     def from_row(cls, *, run: AgreementRun, row: DisagreementRow) -> "Disagreement":
         return cls(run=run, **schema.stored_values(row))
+
+
+class ChartData(_columns_of(ChartRow)):
+    run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="chart_rows")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.chart} {self.group_a}/{self.group_b} {self.x_label} {self.y_label}"
+
+    @classmethod
+    def from_row(cls, *, run: AgreementRun, row: ChartRow) -> "ChartData":
+        return cls(run=run, **schema.stored_values(row))
+
+
+class ReportDocument(models.Model):
+    """The whole report as one self-contained HTML file (charts inline as SVG), made by the
+    run's task after its rows are stored; its own table so listing runs never reads it."""
+
+    run = models.OneToOneField(AgreementRun, on_delete=models.CASCADE, related_name="document")
+    html = models.TextField()
+    render_s = models.FloatField(default=0.0, help_text="seconds spent rendering")
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"HTML report of run #{self.run_id}"

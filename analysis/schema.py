@@ -72,7 +72,35 @@ class DisagreementRow:
     judge_label: str = text(200)
 
 
-Row = ResultRow | ShortfallRow | DisagreementRow
+@dataclass(frozen=True)
+class ChartRow:
+    """A number behind a chart that the result rows do not hold, between the reference group
+    (group_a) and another group (group_b), over the overall slice.
+
+    chart "confusion": `count` targets with reference consensus `x_label` and judge consensus
+    `y_label`. chart "first_error_offset": `count` solutions in offset category `x_label`
+    (judge too early / exact / judge too late / missed / false alarm / both no error), `x`
+    the judge's first error step minus the reference's (NaN when either has none). chart
+    "roc" / "pr": one point of a score judge's curve on the held-out half, `x` false positive
+    rate / recall, `y` true positive rate / precision, at `threshold`; `x_label` "chosen" marks
+    the threshold the report uses.
+    """
+
+    criterion: str = text(100)
+    slice: str = text(100)
+    slice_value: str = text(200)
+    group_a: str = text(64)
+    group_b: str = text(64)
+    chart: str = text(32)
+    x_label: str = text(200, blank=True)
+    y_label: str = text(200, blank=True)
+    x: float = field()
+    y: float = field()
+    threshold: float = field()
+    count: int = field()
+
+
+Row = ResultRow | ShortfallRow | DisagreementRow | ChartRow
 
 
 def column_names(row_type: type[Row]) -> list[str]:
@@ -89,6 +117,17 @@ def text_max_length(row_type: type[Row], name: str) -> int:
 def stored_values(row: Row) -> dict[str, object]:
     """A row's values by column, with NaN and infinities as None (NULL in the database)."""
     return {f.name: _finite(getattr(row, f.name)) for f in fields(row)}
+
+
+def row_from_stored(row_type: type[Row], values: dict[str, object]) -> Row:
+    """A row from its stored values (the inverse of `stored_values`: NULL floats are NaN)."""
+    hints = {f.name: f.type for f in fields(row_type)}
+    return row_type(
+        **{
+            name: float("nan") if values[name] is None and hints[name] is float else values[name]
+            for name in hints
+        }
+    )
 
 
 def _finite(value: object) -> object:

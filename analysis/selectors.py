@@ -6,7 +6,8 @@ The judgements a report computes on are read by `analysis.loading`.
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from analysis.models import AgreementRun
+from analysis.models import AgreementRun, ReportDocument
+from analysis.schema import ChartRow, ResultRow, ShortfallRow, column_names, row_from_stored
 from annotations import selectors as annotations_selectors
 from annotations.models import Project
 
@@ -31,10 +32,11 @@ SLICE_VALUE_CHARS = 64  # longer values are texts (answers, questions), not cate
 SLICE_MAX_VALUES = 100
 
 
-def meta_keys(*, project: Project) -> list[str]:
-    """The item meta keys worth slicing by, seen in the project's first 2,000 items: scalar
-    values, none longer than SLICE_VALUE_CHARS, at most SLICE_MAX_VALUES distinct ones (so
-    ids and texts kept in meta, such as MT-bench's turn-1 answers, are not suggested)."""
+def meta_key_values(*, project: Project) -> dict[str, int]:
+    """The item meta keys worth slicing by, with their number of distinct values, seen in the
+    project's first 2,000 items: scalar values, none longer than SLICE_VALUE_CHARS, at most
+    SLICE_MAX_VALUES distinct ones (so ids and texts kept in meta, such as MT-bench's turn-1
+    answers, are not suggested)."""
     values: dict[str, set] = {}
     texts: set[str] = set()
     for meta in annotations_selectors.item_metas(project=project, limit=2000):
@@ -43,9 +45,52 @@ def meta_keys(*, project: Project) -> list[str]:
                 texts.add(key)
             else:
                 values.setdefault(key, set()).add(value)
-    return sorted(k for k, v in values.items() if k not in texts and len(v) <= SLICE_MAX_VALUES)
+    return {
+        k: len(v)
+        for k, v in sorted(values.items())
+        if k not in texts and len(v) <= SLICE_MAX_VALUES
+    }
+
+
+def meta_keys(*, project: Project) -> list[str]:
+    """The item meta keys worth slicing by (see `meta_key_values`)."""
+    return list(meta_key_values(project=project))
 
 
 def headline_rows(*, run: AgreementRun) -> list:
     """Overall rows of a finished run, for the run page."""
     return list(run.results.filter(slice="all").order_by("criterion", "group_a", "group_b"))
+
+
+def result_rows(*, run: AgreementRun, slice_key: str | None = None) -> list[ResultRow]:
+    """A run's result rows (all, or one slice key's), as the engine made them."""
+    rows = run.results.all()
+    if slice_key is not None:
+        rows = rows.filter(slice=slice_key)
+    return [row_from_stored(ResultRow, v) for v in rows.values(*column_names(ResultRow))]
+
+
+def shortfall_rows(*, run: AgreementRun) -> list[ShortfallRow]:
+    """A run's shortfall rows in rank order, as the engine made them."""
+    values = run.shortfall.order_by("rank").values(*column_names(ShortfallRow))
+    return [row_from_stored(ShortfallRow, v) for v in values]
+
+
+def chart_rows(*, run: AgreementRun) -> list[ChartRow]:
+    """The numbers behind a run's charts (confusion cells, offsets, curve points)."""
+    values = run.chart_rows.order_by("pk").values(*column_names(ChartRow))
+    return [row_from_stored(ChartRow, v) for v in values]
+
+
+def criterion_labels(*, run: AgreementRun) -> dict[str, list[str]]:
+    """Each criterion's labels as text, in the criterion's order (for chart axes)."""
+    return {c.name: [str(label) for label in c.value_labels] for c in run.project.criteria.all()}
+
+
+def run_has_document(*, run: AgreementRun) -> bool:
+    return ReportDocument.objects.filter(run=run).exists()
+
+
+def run_document_html(*, run: AgreementRun) -> str | None:
+    """The run's self-contained HTML report, None until its task has made it."""
+    return ReportDocument.objects.filter(run=run).values_list("html", flat=True).first()

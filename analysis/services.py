@@ -8,11 +8,17 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analysis import dispatch
+from analysis import dispatch, document
 from analysis.config import RunConfig, RunConfigError
 from analysis.engine import CriterionData, Report, criterion_report, n_slices
 from analysis.loading import criterion_data_load, project_index_load
-from analysis.models import AgreementResult, AgreementRun, Disagreement, ShortfallResult
+from analysis.models import (
+    AgreementResult,
+    AgreementRun,
+    ChartData,
+    Disagreement,
+    ShortfallResult,
+)
 from analysis.schema import DisagreementRow, column_names
 from annotations.errors import DomainError
 from annotations.models import Project
@@ -95,11 +101,24 @@ def _compute_and_store(run: AgreementRun) -> dict:
         report.rows.extend(part.rows)
         report.shortfall.extend(part.shortfall)
         report.disagreements.extend(part.disagreements)
+        report.charts.extend(part.charts)
     t0 = time.perf_counter()
     _store(run, report)
     timings["store_s"] = time.perf_counter() - t0
+    timings["document_s"] = _document_store(run)
     timings["total_s"] = time.perf_counter() - started
     return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _document_store(run: AgreementRun) -> float:
+    """The self-contained HTML report; a failure there is logged and leaves the rows (the
+    page and the CSVs) intact."""
+    AgreementRun.objects.filter(pk=run.pk).update(stage="HTML report")
+    try:
+        return document.report_document_store(run=run)
+    except Exception:
+        logger.exception("agreement run %s: the HTML report could not be made", run.pk)
+        return 0.0
 
 
 def _load(run: AgreementRun, config: RunConfig, timings: dict) -> list[CriterionData]:
@@ -133,6 +152,10 @@ def _store(run: AgreementRun, report: Report) -> None:
         AgreementResult.objects.filter(run=run).delete()
         ShortfallResult.objects.filter(run=run).delete()
         Disagreement.objects.filter(run=run).delete()
+        ChartData.objects.filter(run=run).delete()
+        ChartData.objects.bulk_create(
+            [ChartData.from_row(run=run, row=row) for row in report.charts], batch_size=2000
+        )
         AgreementResult.objects.bulk_create(
             [AgreementResult.from_row(run=run, row=row) for row in report.rows], batch_size=2000
         )

@@ -7,15 +7,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from analysis import selectors, services
+from analysis.document import DOCUMENT_NAME
 from analysis.exports import REPORT_FILES, report_lines
 from analysis.forms import RunForm
+from analysis.models import AgreementRun
+from analysis.presentation import report_view
 from annotations import selectors as annotations_selectors
 from annotations.errors import DomainError
 
 
 def _form(project, data=None) -> RunForm:
     groups = selectors.human_groups(project=project)
-    return RunForm(data, project=project, groups=groups)
+    keys = selectors.meta_key_values(project=project)
+    return RunForm(data, project=project, groups=groups, meta_keys=keys)
 
 
 @login_required
@@ -52,11 +56,12 @@ def run_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    done = run.status == AgreementRun.Status.DONE
     context = {
         "run": run,
-        "headline": selectors.headline_rows(run=run) if run.status == "done" else [],
-        "shortfall": list(run.shortfall.all()[:25]) if run.status == "done" else [],
+        "view": report_view(run) if done else None,
         "files": list(REPORT_FILES),
+        "has_document": done and selectors.run_has_document(run=run),
     }
     return render(request, "analysis/run_detail.html", context)
 
@@ -73,7 +78,20 @@ def report_download(request: HttpRequest, run_id: int, name: str) -> HttpRespons
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
+    if name == DOCUMENT_NAME:
+        return document_response(run)
     return report_response(run, name)
+
+
+def document_response(run) -> HttpResponse:
+    """The self-contained HTML report of a finished run, as a download."""
+    html = selectors.run_document_html(run=run)
+    if html is None:
+        raise Http404("The HTML report is not ready.")
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    filename = f"{run.project.slug}-run{run.pk}-{DOCUMENT_NAME}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def report_response(run, name: str) -> StreamingHttpResponse:

@@ -9,11 +9,12 @@ import numpy as np
 from analysis import stats
 from analysis.config import RunConfig
 from analysis.engine.calibration import held_out_targets, score_stats, score_thresholds
+from analysis.engine.chart_data import chart_rows
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
 from analysis.engine.slice_stats import GapStat, Stat, between_groups, gaps, within_groups
 from analysis.engine.slicing import n_slices, slices
 from analysis.engine.verdicts import verdict_stats
-from analysis.schema import DisagreementRow, ResultRow, ShortfallRow
+from analysis.schema import ChartRow, DisagreementRow, ResultRow, ShortfallRow
 
 __all__ = ["Report", "criterion_report", "n_slices", "reference_group"]
 
@@ -23,6 +24,7 @@ class Report:
     rows: list[ResultRow] = field(default_factory=list)
     shortfall: list[ShortfallRow] = field(default_factory=list)
     disagreements: list[DisagreementRow] = field(default_factory=list)
+    charts: list[ChartRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def criterion_report(
     report.shortfall = _adjust(report.shortfall)
     if ref is not None:
         report.disagreements = disagreements(data, ref)
+        report.charts = chart_rows(data, ref, thresholds, held_out)
     return report
 
 
@@ -121,10 +124,13 @@ def _slice_rows(
     report.rows.extend(key.row(s) for s in between_groups(arrays, boot, ref))
     if ref is None:
         return
-    n_items = arrays.n_items
     gap_rows = []
     for gap in gaps(arrays, boot, ref):
-        report.shortfall.append(key.shortfall(ref, gap, n_items, n_items < min_slice_items))
+        # The count is of the targets the gap was measured on (judged by the judge and, with
+        # a ceiling, by two reference raters), as in the gap row, not every item of the
+        # slice; a slice is small by its number of items.
+        small = arrays.n_items < min_slice_items
+        report.shortfall.append(key.shortfall(ref, gap, gap.gap.n_items, small))
         if gap.with_ceiling:
             gap_rows.append(key.row(Stat(ref, gap.judge, "gap", gap.gap)))
     report.rows.extend(gap_rows)

@@ -93,6 +93,24 @@ def krippendorff_alpha_from_coincidences(
         return 1.0 - (n - 1.0) * observed / expected
 
 
+def _little_variation_note(pairable_counts: np.ndarray) -> str:
+    """A note for the method text when the pairable values leave alpha no room: with at most
+    one value outside the most common one, observed disagreement cannot fall below expected
+    disagreement (alpha <= 0, exactly 0 for one such value in units of two), whatever the
+    raw agreement; with none, alpha is undefined. Other chance-corrected statistics that take
+    category prevalence from every judged target, not only the paired ones, differ here."""
+    totals = pairable_counts.sum(axis=0)
+    outside = totals.sum() - totals.max(initial=0)
+    if totals.sum() == 0 or outside > 1:
+        return ""
+    if outside == 0:
+        return "; every paired value is the same: alpha is not defined"
+    return (
+        "; only one paired value differs from the most common one: alpha is 0 or below by "
+        "construction (too little variation among the paired values)"
+    )
+
+
 def krippendorff_alpha(
     codes: npt.ArrayLike,
     *,
@@ -149,7 +167,7 @@ def krippendorff_alpha(
     pairable = m >= 2
     n_items = int(pairable.sum())
     n_pairs = int((m[pairable] * (m[pairable] - 1) // 2).sum())
-    name = f"Krippendorff's alpha ({level})"
+    name = f"Krippendorff's alpha ({level})" + _little_variation_note(counts[pairable])
     nan = float("nan")
     value = nan
     if n_items > 0 and k >= 2:

@@ -237,8 +237,8 @@ def test_a_lead_previews_runs_watches_and_compares_a_judge_with_the_experts(
     page.click("#compare-button")
     page.wait_for_url(re.compile(r"/reports/\d+/$"))
     assert page.inner_text("#run-status") == "done"
-    rows = page.locator("table tr", has_text="expert vs llm-judge").filter(
-        has_text="percent_agreement"
+    rows = page.locator("table tr", has_text="llm-judge with expert").filter(
+        has_text="Percent agreement"
     )
     assert rows.count() >= 1
     screenshot(page, "judges-04-report")

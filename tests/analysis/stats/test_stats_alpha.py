@@ -104,3 +104,33 @@ def test_it_returns_nan_when_no_unit_has_two_values() -> None:
 def test_it_rejects_an_unknown_level() -> None:
     with pytest.raises(ValueError, match="level"):
         krippendorff_alpha(np.zeros((2, 2)), level="ratio")  # type: ignore[arg-type]
+
+
+def test_it_is_zero_and_says_why_when_one_paired_value_deviates() -> None:
+    # The report's "alpha 0.000 next to kappa 0.788 and 95% agreement": 20 steps labelled by
+    # two raters, 39 of the 40 paired labels "correct"; thousands of steps labelled once.
+    # Observed disagreement 2 * 1/1 over 40 values equals the expected 2 * 39 * 1 / 39, so
+    # alpha is exactly 0 whatever the raw agreement (checked against the package).
+    rng = np.random.default_rng(0)
+    codes = np.full((2000, 2), NAN)
+    codes[:, 0] = (rng.random(2000) < 0.25).astype(float)
+    codes[:20] = 0.0
+    codes[0, 1] = 1.0
+
+    est = krippendorff_alpha(codes, n_categories=2, n_boot=200, rng=np.random.default_rng(1))
+
+    counts = category_counts(codes, 2)
+    package = krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
+    assert est.value == pytest.approx(0.0, abs=1e-12) == pytest.approx(package, abs=1e-12)
+    assert est.n_items == 20
+    assert "only one paired value differs from the most common one" in est.method
+
+
+def test_it_adds_no_note_when_the_paired_values_vary() -> None:
+    est = krippendorff_alpha(np.array([[0, 0], [1, 1], [1, 0], [0, 1], [1, 1.0]]))
+    assert est.method == "Krippendorff's alpha (nominal); no interval"
+
+
+def test_it_says_alpha_is_not_defined_when_every_paired_value_is_the_same() -> None:
+    est = krippendorff_alpha(np.array([[1, 1], [1, 1], [2, NAN]]))
+    assert "not defined" in est.method
