@@ -43,6 +43,8 @@ class RunCreateApi(APIView):
         n_boot = serializers.IntegerField(required=False)
         seed = serializers.IntegerField(required=False)
         min_slice_items = serializers.IntegerField(required=False)
+        epsilon = serializers.FloatField(required=False)
+        group_epsilons = serializers.DictField(child=serializers.FloatField(), required=False)
 
         def validate(self, attrs: dict) -> dict:
             try:

@@ -28,6 +28,23 @@ class RunForm(forms.Form):
     reference_group = forms.ChoiceField(required=False)
     n_boot = forms.IntegerField(label="Bootstrap resamples", initial=RunConfig.n_boot)
     seed = forms.IntegerField(initial=RunConfig.seed)
+    epsilon = forms.FloatField(
+        label="Alt-test epsilon",
+        required=False,
+        initial=RunConfig.epsilon,
+        min_value=0,
+        max_value=1,
+        help_text=(
+            "How much a judge may trail a human annotator and still replace one (Calderon et "
+            "al. 2025: 0.2 for experts, 0.15 skilled annotators, 0.1 crowd workers)."
+        ),
+    )
+    group_epsilons = forms.CharField(
+        label="Epsilon per human group",
+        required=False,
+        max_length=500,
+        help_text="Optional, e.g. crowd=0.1, annotators=0.15",
+    )
 
     def __init__(
         self,
@@ -65,7 +82,11 @@ class RunForm(forms.Form):
             return data
         try:
             data["config"] = RunConfig.from_input(
-                data | {"slice_keys": data["slice_keys"].split(",")}
+                data
+                | {
+                    "slice_keys": data["slice_keys"].split(","),
+                    "group_epsilons": [x for x in data["group_epsilons"].split(",") if x.strip()],
+                }
             )
         except RunConfigError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)

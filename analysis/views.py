@@ -62,6 +62,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "view": report_view(run) if done else None,
         "files": list(REPORT_FILES),
         "has_document": done and selectors.run_has_document(run=run),
+        "members": annotations_selectors.group_members(project=run.project) if done else {},
     }
     return render(request, "analysis/run_detail.html", context)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, Subquery
 
+from analysis.headline import headlines
 from analysis.models import AgreementRun
 from annotations import overview
 from annotations.models import Project
@@ -17,7 +18,7 @@ from annotations.models import Project
 class ProjectCard:
     summary: overview.ProjectOverview
     latest_run: AgreementRun | None
-    headline: str | None
+    headlines: tuple[str, ...]  # the latest finished report's verdicts in words
 
     @property
     def active(self) -> bool:
@@ -26,10 +27,12 @@ class ProjectCard:
         return bool(self.summary.jobs) or run_active
 
 
-def report_headline(run: AgreementRun) -> str | None:
-    """HOOK for the report headline: the lead wires `headlines(run)` (another branch) in here
-    after merge (for a run whose status is done). None until then."""
-    return None
+def report_headlines(run: AgreementRun) -> tuple[str, ...]:
+    """The report's verdicts in words (`analysis.headline`), once it is done: two queries
+    per project with a finished report."""
+    if run.status != AgreementRun.Status.DONE:
+        return ()
+    return tuple(h.text for h in headlines(run))
 
 
 def latest_runs(*, projects: list[Project]) -> dict[int, AgreementRun]:
@@ -53,6 +56,6 @@ def overview_cards(*, user: AbstractBaseUser) -> list[ProjectCard]:
     cards = []
     for summary in overview.project_overviews(projects=projects):
         run = runs.get(summary.project.pk)
-        headline = report_headline(run) if run is not None else None
-        cards.append(ProjectCard(summary, run, headline))
+        texts = report_headlines(run) if run is not None else ()
+        cards.append(ProjectCard(summary, run, texts))
     return cards

@@ -139,3 +139,31 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_number_of_projects(
     with django_assert_max_num_queries(len(one.captured_queries)):
         page = client.get(url).content.decode()
     assert page.count('class="project"') == 6  # Demo study, First and four more
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_celery")
+def test_it_shows_the_latest_finished_reports_verdicts_in_words(client, lead, tmp_path):
+    from io import StringIO  # noqa: PLC0415
+
+    from django.core.management import call_command  # noqa: PLC0415
+
+    project = Project.objects.create(name="Pairs", slug="pairs")
+    Membership.objects.create(project=project, user=lead, role="lead", rater_group="expert")
+    lines = [PAIRWISE]
+    for i in range(12):
+        lines.append({"type": "item", "id": f"p{i}", "kind": "pair", "prompt": f"q{i}"})
+        for rater in ("e1", "e2", "e3"):
+            lines.append(judgement(f"p{i}", "preference", "a" if i % 3 else "b", rater=rater))
+        verdict = "a" if i % 2 else "b"
+        lines.append(
+            judgement(f"p{i}", "preference", verdict, rater="gpt", rater_kind="model",
+                      rater_group="gpt")
+        )  # fmt: skip
+    items_import(project=project, paths=[write_jsonl(tmp_path / "pairs.jsonl", lines)])
+    client.force_login(lead)
+    assert "agree" not in client.get(reverse("analysis:overview")).content.decode()
+    call_command("agreement_report", project="Pairs", out=tmp_path / "out", stdout=StringIO())
+    page = client.get(reverse("analysis:overview")).content.decode()
+    assert '<ul class="headline">' in page
+    assert "gpt " in page and "on preference overall" in page

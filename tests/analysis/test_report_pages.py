@@ -11,6 +11,7 @@ from analysis import headline, services
 from analysis.config import RunConfig
 from analysis.forms import RunForm, default_slice_keys
 from analysis.models import AgreementRun, ReportDocument
+from annotations import selectors as annotations_selectors
 from tests.analysis.chart_study import chart_study_import
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
@@ -128,3 +129,24 @@ def test_it_validates_any_slice_keys_text_without_crashing(project, text):
         assert set(form.config().slice_keys) <= {"turn", "category"}
     else:
         assert form.errors
+
+
+def test_it_says_which_raters_each_group_holds(client, lead, run):
+    html = page(client, lead, run)
+    section = re.search(r'<section id="group-members".*?</section>', html, re.S).group(0)
+    members = annotations_selectors.group_members(project=run.project)
+    assert members  # the study has groups
+    for group, names in members.items():
+        assert f"<dt>{group} <small>({len(names)} rater" in section
+        assert ", ".join(names[:30]) in section
+
+
+def test_it_takes_the_alt_test_epsilon_per_group_from_the_form(client, lead, run):
+    client.force_login(lead)
+    url = reverse("analysis:run-create", args=[run.project.slug])
+    bad = client.post(url, {"n_boot": 10, "seed": 1, "group_epsilons": "expert=2"})
+    assert bad.status_code == 400 and AgreementRun.objects.count() == 1
+    client.post(url, {"n_boot": 10, "seed": 1, "epsilon": 0.15, "group_epsilons": "expert=0.1"})
+    new = AgreementRun.objects.latest("pk")
+    assert new.config["epsilon"] == 0.15 and new.config["group_epsilons"] == {"expert": 0.1}
+    assert "ε 0.15, expert 0.1." in page(client, lead, new)
