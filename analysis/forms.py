@@ -1,5 +1,6 @@
 from django import forms
 
+from analysis import services
 from analysis.config import RunConfig, RunConfigError
 from annotations.models import Project
 
@@ -55,6 +56,7 @@ class RunForm(forms.Form):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.project = project
         self.meta_keys = meta_keys or {}
         self.fields["criteria"].choices = [
             (name, name) for name in project.criteria.values_list("name", flat=True)
@@ -67,13 +69,11 @@ class RunForm(forms.Form):
 
     def clean_slice_keys(self) -> str:
         keys = [key.strip() for key in self.cleaned_data["slice_keys"].split(",") if key.strip()]
-        unknown = [key for key in keys if key not in self.meta_keys]
-        if unknown:
+        try:
+            services.slice_keys_check(project=self.project, keys=keys)
+        except RunConfigError as exc:
             known = ", ".join(self.meta_keys) or "none"
-            raise forms.ValidationError(
-                f"No item of this project has the meta key {', '.join(map(repr, unknown))} "
-                f"with values to slice by. Keys here: {known}."
-            )
+            raise forms.ValidationError(f"{exc.message} Keys to slice by: {known}.") from None
         return ", ".join(dict.fromkeys(keys))
 
     def clean(self) -> dict:

@@ -20,6 +20,7 @@ from analysis.models import (
     ShortfallResult,
 )
 from analysis.schema import DisagreementRow, column_names
+from annotations import selectors as annotations_selectors
 from annotations.errors import DomainError
 from annotations.models import Project
 
@@ -36,10 +37,22 @@ def agreement_run_start(
     unknown = [name for name in config.criteria if name not in known]
     if unknown:
         raise RunConfigError("criteria", f"Unknown criteria: {', '.join(unknown)}.")
+    slice_keys_check(project=project, keys=list(config.slice_keys))
     with transaction.atomic():
         run = AgreementRun.objects.create(project=project, created_by=user, config=config.as_dict())
         dispatch.agreement_run_enqueue(run_id=run.pk)
     return run
+
+
+def slice_keys_check(*, project: Project, keys: list[str]) -> None:
+    """Raise RunConfigError unless every slice key is in some item's meta: a key no item has
+    would slice nothing and say nothing (the form, the API and the CLI all come here)."""
+    missing = annotations_selectors.meta_keys_missing(project=project, keys=keys)
+    if missing:
+        raise RunConfigError(
+            "slice_keys",
+            f"No item of this project has the meta key {', '.join(map(repr, missing))}.",
+        )
 
 
 def _claim(run_id: int, redelivered: bool) -> bool:

@@ -169,6 +169,12 @@ def item_index(*, project: Project) -> list[ItemRecord]:
     return list(map(ItemRecord._make, rows))
 
 
+def meta_keys_missing(*, project: Project, keys: list[str]) -> list[str]:
+    """The keys no item of the project has in its meta (one query per key)."""
+    items = Item.objects.filter(project=project)
+    return [key for key in keys if not items.filter(meta__has_key=key).exists()]
+
+
 def item_metas(*, project: Project, limit: int) -> list[dict]:
     """The meta of the first `limit` items of a project (one query, no other columns)."""
     return list(

@@ -150,3 +150,16 @@ def test_it_takes_the_alt_test_epsilon_per_group_from_the_form(client, lead, run
     new = AgreementRun.objects.latest("pk")
     assert new.config["epsilon"] == 0.15 and new.config["group_epsilons"] == {"expert": 0.1}
     assert "ε 0.15, expert 0.1." in page(client, lead, new)
+
+
+def test_it_rejects_an_unknown_slice_key_in_the_api_and_the_cli_too(client, lead, run, tmp_path):
+    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management.base import CommandError  # noqa: PLC0415
+
+    client.force_login(lead)
+    url = reverse("analysis-api:run-create", args=[run.project.slug])
+    response = client.post(url, {"slice_keys": ["turn", "foo"]}, content_type="application/json")
+    assert response.status_code == 400 and "'foo'" in response.content.decode()
+    with pytest.raises(CommandError, match="No item of this project has the meta key 'foo'"):
+        call_command("agreement_report", project=run.project.name, out=str(tmp_path), by=["foo"])
+    assert AgreementRun.objects.count() == 1
