@@ -1,11 +1,12 @@
 """Links from a report's numbers to the targets behind them (the drill-down list).
 
 Every table row and chart mark of a report links through `targets_url`, so the path and its
-parameters are written once. The drill-down page lives at /projects/<slug>/review/targets/;
-until it can be reversed by name here, the path is built by hand (one place to change).
+parameters are written once. The drill-down page is the review app's target list (`annotations:review:targets`).
 """
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 OVERALL = "all"
 
@@ -23,8 +24,12 @@ def targets_url(
     """The drill-down list of targets of one criterion in one slice, between two groups.
 
     ``slice=<key>=<value>`` is left out for the overall slice; ``agree`` (1 or 0) only when
-    given. Values are urlencoded, so a slice value with ``&`` or ``=`` stays one parameter.
+    given. Values are urlencoded, so a slice value with ``&`` or ``=`` stays one parameter. A
+    within-group number (group_a == group_b, e.g. the experts' ceiling) links to that group's
+    targets: the list compares two different groups.
     """
+    if group_b == group_a:
+        group_b, agree = None, None
     params: list[tuple[str, str]] = [("criterion", criterion)]
     if slice_key != OVERALL:
         params.append(("slice", f"{slice_key}={slice_value}"))
@@ -34,4 +39,5 @@ def targets_url(
         params.append(("group_b", group_b))
     if agree is not None:
         params.append(("agree", "1" if agree else "0"))
-    return f"/projects/{quote(project_slug)}/review/targets/?{urlencode(params)}"
+    path = reverse("annotations:review:targets", kwargs={"slug": project_slug})
+    return f"{path}?{urlencode(params)}"

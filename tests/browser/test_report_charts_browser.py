@@ -124,3 +124,24 @@ def test_the_report_form_rejects_an_unknown_slice_key(finished_run, live_server,
     page.click("form.card button[type=submit]")
 
     assert "No item of this project has the meta key 'foo'" in page.inner_text("form.card")
+
+
+def test_a_chart_mark_leads_to_the_labels_of_a_step(
+    finished_run, live_server, new_page, screenshot
+):
+    """From the agreement-by-step-position chart to the targets behind a point, then to the
+    item: every group's labels of that step, side by side."""
+    page = new_page()
+    assert open_report(page, live_server, finished_run) == []
+    point = page.locator("figure[data-name=steps-validity] path[aria-roledescription=point]").first
+    point.click()
+    page.wait_for_url(re.compile(r"/review/targets/\?"))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["criterion"] == ["validity"] and query["slice"][0].startswith("step_position=")
+    assert page.locator("#targets tbody tr").count() > 0
+    page.click("#targets tbody tr >> nth=0 >> a")
+    page.wait_for_url(re.compile(r"/review/items/\d+/"))
+    step = page.locator("#" + urlsplit(page.url).fragment)  # the step the target row named
+    assert step.locator(".group-card").count() >= 2  # experts and another group, side by side
+    assert step.locator('[data-group="expert"] .label').count() >= 1
+    screenshot(page, "report-drill-to-step")
