@@ -1,7 +1,8 @@
 """Links from a report's numbers to the targets behind them (the drill-down list).
 
 Every table row and chart mark of a report links through `targets_url`, so the path and its
-parameters are written once. The drill-down page is the review app's target list (`annotations:review:targets`).
+parameters are written once. The drill-down page is the review app's target list
+(`annotations:review:targets`).
 """
 
 from urllib.parse import urlencode

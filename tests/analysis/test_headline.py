@@ -139,3 +139,8 @@ def test_it_keeps_any_slice_value_as_one_parameter(criterion, key, value):
     )
     query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     assert query["slice"] == [f"{key or 'k'}={value}"]
+
+
+def test_it_links_a_within_group_number_to_that_groups_targets():
+    url = targets_url(project_slug="p", criterion="c", group_a="expert", group_b="expert")
+    assert parse_qs(urlsplit(url).query) == {"criterion": ["c"], "group_a": ["expert"]}
