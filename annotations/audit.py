@@ -11,6 +11,8 @@ Deleting a project or a user (the admin) clears the link and keeps the event, wh
 the names as they were (`actor_name`, `project_slug`).
 """
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -88,6 +90,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+    @property
+    def detail_json(self) -> str:
+        return json.dumps(self.detail, ensure_ascii=False, sort_keys=True)
 
     @property
     def action_label(self) -> str:
