@@ -72,4 +72,6 @@ class RunDetailApi(APIView):
 class RunFileApi(APIView):
     def get(self, request: Request, run_id: int, name: str):
         run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
-        return report_response(run, name)
+        response = report_response(run, name)
+        services.report_download_record(run=run, name=name, actor=request.user)
+        return response

@@ -21,6 +21,7 @@ from analysis.models import (
 )
 from analysis.schema import DisagreementRow, column_names
 from annotations import selectors as annotations_selectors
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.models import Project
 
@@ -41,6 +42,13 @@ def agreement_run_start(
     with transaction.atomic():
         run = AgreementRun.objects.create(project=project, created_by=user, config=config.as_dict())
         dispatch.agreement_run_enqueue(run_id=run.pk)
+        audit_record(
+            actor=user,
+            project=project,
+            action=AuditAction.REPORT_START,
+            target=run,
+            detail={"criteria": list(config.criteria)},
+        )
     return run
 
 
@@ -53,6 +61,15 @@ def slice_keys_check(*, project: Project, keys: list[str]) -> None:
             "slice_keys",
             f"No item of this project has the meta key {', '.join(map(repr, missing))}.",
         )
+
+
+def report_download_record(*, run: AgreementRun, name: str, actor: AbstractBaseUser) -> None:
+    """Audit a download of one of a run's files (a CSV or report.html), once the caller has
+    checked the user may have it and the file exists."""
+    audit_record(
+        actor=actor, project=run.project, action=AuditAction.DOWNLOAD, target=run,
+        detail={"file": name},
+    )  # fmt: skip
 
 
 def _claim(run_id: int, redelivered: bool) -> bool:

@@ -79,9 +79,9 @@ def report_download(request: HttpRequest, run_id: int, name: str) -> HttpRespons
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
-    if name == DOCUMENT_NAME:
-        return document_response(run)
-    return report_response(run, name)
+    response = document_response(run) if name == DOCUMENT_NAME else report_response(run, name)
+    services.report_download_record(run=run, name=name, actor=request.user)
+    return response
 
 
 def document_response(run) -> HttpResponse:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from annotations.models import (
+    AuditEvent,
     Criterion,
     ImportJob,
     Item,
@@ -109,6 +110,24 @@ class RaterTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: RaterToken | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log is append-only: seen here, never added, changed or deleted."""
+
+    list_display = ["created_at", "project_slug", "actor_name", "action", "target_label"]
+    list_filter = ["action", "project"]
+    search_fields = ["actor_name", "project_slug", "target_label"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
 

@@ -384,6 +384,7 @@ class GoldItem(models.Model):
 
 # The model-judge tables live with their code (annotations/judges/); importing them here is
 # what registers them with this app.
+from annotations.audit import AuditEvent  # noqa: E402
 from annotations.judges.models import (  # noqa: E402
     JudgeAnswer,
     JudgeConfig,
@@ -395,6 +396,7 @@ from annotations.judges.tokens import RaterBatch, RaterToken  # noqa: E402
 from annotations.scores import Score  # noqa: E402
 
 __all__ = [
+    "AuditEvent",
     "JudgeAnswer",
     "JudgeConfig",
     "JudgeRun",

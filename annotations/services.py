@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from annotations import dispatch
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.importers import FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
@@ -54,51 +55,95 @@ def rater_group_clean(group: str) -> str:
 
 
 def membership_set(
-    *, project: Project, user: AbstractBaseUser, role: str, rater_group: str | None = None
+    *,
+    project: Project,
+    user: AbstractBaseUser,
+    role: str,
+    rater_group: str | None = None,
+    actor: AbstractBaseUser | None = None,
+    audit_action: AuditAction = AuditAction.MEMBERSHIP_SET,
 ) -> Membership:
     """Make the user a member with `role`. A new member's judgements go into `rater_group`,
     by default the project's annotator group; an existing member given another group is
-    moved there with their rater (`annotator_group_move`), and keeps their group otherwise."""
+    moved there with their rater (`annotator_group_move`), and keeps their group otherwise.
+
+    A change is audited once, as `audit_action` by `actor` (a call that changes nothing is not).
+    """
     if role not in Membership.Role.values:
         raise DomainError(f"Unknown role {role!r}.")
     with transaction.atomic():
         membership = Membership.objects.filter(project=project, user=user).first()
         if membership is None:
             group = rater_group_clean(rater_group or project.annotator_group)
-            return Membership.objects.create(
+            membership = Membership.objects.create(
                 project=project, user=user, role=role, rater_group=group
             )
-        if membership.role != role:
-            membership.role = role
-            membership.save(update_fields=["role"])
-        if rater_group is not None and rater_group.strip() != membership.rater_group:
-            membership = annotator_group_move(membership=membership, group=rater_group)
+            changes = {"created": True, "role": role, "group": group}
+        else:
+            changes = {}
+            if membership.role != role:
+                changes["role"] = [membership.role, role]
+                membership.role = role
+                membership.save(update_fields=["role"])
+            if rater_group is not None and rater_group.strip() != membership.rater_group:
+                membership, before = _group_move(membership, rater_group)
+                changes["group"] = [before, membership.rater_group]
+        if changes:
+            detail = {"user": user.get_username(), **changes}
+            audit_record(
+                actor=actor, project=project, action=audit_action, target=membership, detail=detail
+            )
     return membership
 
 
-def annotator_group_move(*, membership: Membership, group: str) -> Membership:
+def annotator_group_move(
+    *, membership: Membership, group: str, actor: AbstractBaseUser | None = None
+) -> Membership:
+    """Move a member, and every judgement they made in the project, into another group
+    (`_group_move`); audited as a group move by `actor`."""
+    with transaction.atomic():
+        moved, before = _group_move(membership, group)
+        if moved.rater_group != before:
+            detail = {"user": moved.user.get_username(), "group": [before, moved.rater_group]}
+            audit_record(
+                actor=actor,
+                project=moved.project,
+                action=AuditAction.GROUP_MOVE,
+                target=moved,
+                detail=detail,
+            )
+    return moved
+
+
+def _group_move(membership: Membership, group: str) -> tuple[Membership, str]:
     """Move a member, and every judgement they made in the project, into another group.
 
     The group of a judgement is its rater's (`Rater.group`), so the move rewrites the
     membership and the user's rater in one transaction: every judgement of theirs is in the
     new group afterwards, none left behind, and what they submit next goes there too. A group
     that holds model raters is refused: people and models are compared, never pooled.
-    Finished reports keep the groups they were computed with.
+    Finished reports keep the groups they were computed with. Returns the membership and the
+    group it was in.
     """
     group = rater_group_clean(group)
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        locked = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user", "project")
+            .get(pk=membership.pk)
+        )
         models_there = Rater.objects.filter(
             project_id=locked.project_id, group=group, kind=Rater.Kind.MODEL
         )
         if models_there.exists():
             raise DomainError(f"The group {group!r} holds model judges; choose another name.")
+        before = locked.rater_group
         locked.rater_group = group
         locked.save(update_fields=["rater_group"])
         Rater.objects.filter(project_id=locked.project_id, user_id=locked.user_id).update(
             group=group
         )
-    return locked
+    return locked, before
 
 
 def items_import(
@@ -138,6 +183,10 @@ def import_job_create(
         job = ImportJob(project=project, created_by=user, format=format, size_bytes=file.size)
         # A directory of its own keeps the upload's own name, which the line errors then show.
         job.file.save(f"{uuid.uuid4().hex}/{Path(file.name).name}", file, save=True)
+        detail = {"format": format, "file": Path(file.name).name, "size_bytes": file.size}
+        audit_record(
+            actor=user, project=project, action=AuditAction.IMPORT_START, target=job, detail=detail
+        )
         dispatch.import_job_run_enqueue(job_id=job.pk)
     return job
 
@@ -157,7 +206,7 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
     if not claimed:
         logger.info("import job %s is not pending; nothing to do", job_id)
         return
-    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
 
     def progress(lines: int) -> None:
         # The import holds its transaction open, so progress goes through the cache.
@@ -169,20 +218,32 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
         )
     except DomainError as exc:
         errors = exc.errors or [exc.message]
-        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=exc.count)
+        _import_job_finish(job, ImportJob.Status.FAILED, errors=errors, error_count=exc.count)
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)
         errors = [f"The import stopped unexpectedly: {exc}"]
-        _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=1)
+        _import_job_finish(job, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise
-    _import_job_finish(
-        job_id, ImportJob.Status.DONE, counts=counts.as_dict(), lines_done=counts.lines
-    )
+    _import_job_finish(job, ImportJob.Status.DONE, counts=counts.as_dict(), lines_done=counts.lines)
 
 
-def _import_job_finish(job_id: int, status: str, **fields: object) -> None:
-    ImportJob.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), **fields)
+def _import_job_finish(job: ImportJob, status: str, **fields: object) -> None:
+    """Store the outcome, audited as finished on behalf of the lead who started the job."""
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=status, finished_at=timezone.now(), **fields
+        )
+        detail = {"status": status, "error_count": fields.get("error_count", 0)}
+        if "counts" in fields:
+            detail["counts"] = fields["counts"]
+        audit_record(
+            actor=job.created_by,
+            project=job.project,
+            action=AuditAction.IMPORT_FINISH,
+            target=job,
+            detail=detail,
+        )
 
 
 def import_job_progress(*, job: ImportJob) -> int:

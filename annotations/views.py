@@ -1,11 +1,15 @@
 """HTML views: thin, access through selectors, writes through services."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotations import selectors, services
+from annotations.audit import AuditAction, audit_events_for_lead
 from annotations.errors import DomainError
 from annotations.forms import ImportForm
 
@@ -69,3 +73,25 @@ def import_status(request: HttpRequest, job_id: int) -> JsonResponse:
             "error_count": job.error_count,
         }
     )
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    """The project's audit log, newest first, for its leads; `?action=` keeps one action (an
+    unknown one is ignored, so a stale link still shows the log)."""
+    project = selectors.project_get_for_lead(user=request.user, slug=slug)
+    action = request.GET.get("action", "")
+    action = action if action in AuditAction.values else ""
+    events = audit_events_for_lead(project=project, action=action)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page", "1")[:12])
+    context = {
+        "project": project,
+        "page": page,
+        "action": action,
+        "actions": AuditAction.choices,
+        "params": urlencode({"action": action}) if action else "",
+    }
+    return render(request, "annotations/audit.html", context)

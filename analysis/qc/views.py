@@ -49,7 +49,7 @@ def qc_move(request: HttpRequest, slug: str) -> HttpResponse:
         if membership is None:
             raise DomainError("That person is not a member of this project.")
         moved = annotations_services.annotator_group_move(
-            membership=membership, group=form.cleaned_data["group"]
+            membership=membership, group=form.cleaned_data["group"], actor=request.user
         )
     except DomainError as exc:
         form.add_error(None, exc.message)

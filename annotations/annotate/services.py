@@ -18,6 +18,7 @@ from annotations import services as core_services
 from annotations.annotate import queue_orm, queue_sql, rules, selectors
 from annotations.annotate.rules import MAX_RATIONALE, Submission, SubmitResult
 from annotations.annotate.sheet import ItemSheet
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.models import Assignment, Criterion, GoldItem, Item, Membership, Project
 
@@ -91,7 +92,13 @@ def project_annotation_set(
     return project
 
 
-def annotator_add(*, project: Project, username: str, rater_group: str = "") -> Membership:
+def annotator_add(
+    *,
+    project: Project,
+    username: str,
+    rater_group: str = "",
+    actor: AbstractBaseUser | None = None,
+) -> Membership:
     """Add a user to the project as an annotator (a lead stays a lead). A blank group means
     the project's annotator group for a new member and no change for an existing one; another
     group moves an existing member there with their judgements."""
@@ -101,7 +108,12 @@ def annotator_add(*, project: Project, username: str, rater_group: str = "") -> 
     existing = Membership.objects.filter(project=project, user=user).first()
     role = existing.role if existing else Membership.Role.ANNOTATOR
     return core_services.membership_set(
-        project=project, user=user, role=role, rater_group=rater_group.strip() or None
+        project=project,
+        user=user,
+        role=role,
+        rater_group=rater_group.strip() or None,
+        actor=actor,
+        audit_action=AuditAction.ANNOTATOR_ADD,
     )
 
 
@@ -125,13 +137,23 @@ def assignment_skip(*, assignment: Assignment, reason: str, flag: bool = False) 
     return locked
 
 
-def assignment_release_flag(*, assignment: Assignment) -> Assignment:
+def assignment_release_flag(
+    *, assignment: Assignment, actor: AbstractBaseUser | None = None
+) -> Assignment:
     """A lead returns a flagged item to the queue (the flagging annotator won't get it again)."""
-    updated = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.FLAGGED).update(
-        status=Assignment.Status.SKIPPED
-    )
-    if not updated:
-        raise DomainError("This item is not flagged.")
+    with transaction.atomic():
+        updated = Assignment.objects.filter(
+            pk=assignment.pk, status=Assignment.Status.FLAGGED
+        ).update(status=Assignment.Status.SKIPPED)
+        if not updated:
+            raise DomainError("This item is not flagged.")
+        audit_record(
+            actor=actor,
+            project=assignment.project,
+            action=AuditAction.FLAG_RELEASE,
+            target=assignment,
+            detail={"item": assignment.item.external_id, "reason": assignment.reason},
+        )
     assignment.refresh_from_db()
     return assignment
 
@@ -182,7 +204,15 @@ def gold_expected_check(*, item: Item, expected: object) -> None:
 def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> GoldItem:
     """Mark an item as gold with its expected values (validated against its criteria)."""
     gold_expected_check(item=item, expected=expected)
-    gold, _ = GoldItem.objects.update_or_create(
-        item=item, defaults={"expected": expected, "created_by": user}
-    )
+    with transaction.atomic():
+        gold, created = GoldItem.objects.update_or_create(
+            item=item, defaults={"expected": expected, "created_by": user}
+        )
+        audit_record(
+            actor=user,
+            project=item.project,
+            action=AuditAction.GOLD_SET,
+            target=item,
+            detail={"item": item.external_id, "created": created, "expected": expected},
+        )
     return gold

@@ -257,7 +257,9 @@ def lead_annotator_add(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         if not form.is_valid():
             raise DomainError("Give a username (and a rater group of at most 64 characters).")
-        membership = services.annotator_add(project=project, **form.cleaned_data)
+        membership = services.annotator_add(
+            project=project, actor=request.user, **form.cleaned_data
+        )
     except DomainError as exc:
         form.add_error(None, exc.message)
         return _lead_page(request, project, status=400, annotator_form=form)
@@ -294,6 +296,6 @@ def lead_flag_release(request: HttpRequest, slug: str, assignment_id: int) -> Ht
     if assignment is None:
         messages.error(request, "That flag is gone.")
     else:
-        services.assignment_release_flag(assignment=assignment)
+        services.assignment_release_flag(assignment=assignment, actor=request.user)
         messages.success(request, f"{assignment.item.external_id} is back in the queue.")
     return redirect("annotations:annotate:lead", slug=project.slug)

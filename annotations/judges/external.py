@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.importers import native
 from annotations.importers.errors import LineError, Origin
@@ -77,6 +78,13 @@ def rater_token_create(
             key = KEY_PREFIX + secrets.token_urlsafe(32)
             token = RaterToken.objects.create(
                 rater=rater, key_hash=key_hash(key), key_prefix=key[:10], created_by=user
+            )
+            audit_record(
+                actor=user,
+                project=project,
+                action=AuditAction.RATER_TOKEN_CREATE,
+                target=rater,
+                detail={"key_prefix": token.key_prefix, "replaced": bool(replaced)},
             )
     except IntegrityError:
         raise DomainError(f"Rater {name!r} was just created or given a key; try again.") from None

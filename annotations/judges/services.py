@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from annotations import dispatch
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.judges import structured
 from annotations.judges.context import prompt_context, requests_for
@@ -182,7 +183,7 @@ def judge_config_create(
     with transaction.atomic():
         rater = _rater_create(project, spec, identity, parameters)
         try:
-            return JudgeConfig.objects.create(
+            config = JudgeConfig.objects.create(
                 project=project,
                 name=spec.name.strip() or spec.model,
                 provider=spec.provider,
@@ -203,6 +204,15 @@ def judge_config_create(
             )
         except IntegrityError:
             raise DomainError("This judge version was just created; reload the page.") from None
+        detail = {"provider": config.provider, "model": config.model, "template": config.template}
+        audit_record(
+            actor=user,
+            project=project,
+            action=AuditAction.JUDGE_CONFIG_CREATE,
+            target=config,
+            detail=detail | {"group": rater.group},
+        )
+    return config
 
 
 def _rater_create(project: Project, spec: JudgeSpec, identity: str, parameters: dict) -> Rater:
@@ -332,16 +342,29 @@ def judge_run_start(
         )
         for chunk in created:
             dispatch.judge_chunk_enqueue(chunk_id=chunk.pk)
+        audit_record(
+            actor=user,
+            project=config.project,
+            action=AuditAction.JUDGE_RUN_START,
+            target=run,
+            detail={"config": config.pk, "criterion": criterion.name, "n_items": len(item_ids)},
+        )
     return run
 
 
-def judge_run_cancel(*, run: JudgeRun) -> bool:
-    """Stop a run: chunks stop before their next requests (answers already stored stay)."""
-    return bool(
-        JudgeRun.objects.filter(
+def judge_run_cancel(*, run: JudgeRun, actor: AbstractBaseUser | None = None) -> bool:
+    """Stop a run: chunks stop before their next requests (answers already stored stay).
+    False (and nothing audited) when the run had already ended."""
+    with transaction.atomic():
+        cancelled = JudgeRun.objects.filter(
             pk=run.pk, status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING]
         ).update(status=JudgeRun.Status.CANCELLED, stop_reason="cancelled")
-    )
+        if cancelled:
+            audit_record(
+                actor=actor, project=run.config.project, action=AuditAction.JUDGE_RUN_CANCEL,
+                target=run,
+            )  # fmt: skip
+    return bool(cancelled)
 
 
 # ---- preview and estimate ------------------------------------------------------------------

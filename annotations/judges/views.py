@@ -115,7 +115,7 @@ def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
-    if services.judge_run_cancel(run=run):
+    if services.judge_run_cancel(run=run, actor=request.user):
         messages.success(request, "Cancelled: requests already answered are kept.")
     else:
         messages.info(request, "The run had already ended.")
