@@ -178,7 +178,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "annotations.api_errors.exception_handler",
+    # DRF's JSON parser, refusing a body nested too deeply with a 400 instead of a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "annotations.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+
+# Debug pages hide every URL with credentials (broker, cache), not only settings named *KEY*.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "judgeapp.debug.CredentialsHidingFilter"
 
 # Live progress of long jobs goes through the cache (an import holds its transaction open).
 # Without CACHE_URL: in-process memory, which is right for eager Celery in one process.

@@ -23,6 +23,7 @@ from annotations.annotate import selectors, services
 from annotations.annotate.queue_sql import TokenAuthenticationPrepared
 from annotations.annotate.rules import MAX_RATIONALE, LabelInput, Submission
 from annotations.annotate.sheet import Group, ItemSheet
+from annotations.api_parsers import TOO_DEEP
 from annotations.errors import DomainError
 
 
@@ -122,6 +123,8 @@ def submit_input(request: Request) -> SubmitInput:
         data = msgspec.json.decode(request.body, type=SubmitInput)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise DomainError(f"Invalid submission: {exc}") from None
+    except RecursionError:  # msgspec's limit on nesting (a label's value is Any)
+        raise DomainError(f"Invalid submission: {TOO_DEEP}") from None
     if "\x00" in data.rationale:  # PostgreSQL text cannot hold it (DRF and forms refuse it too)
         raise DomainError("Invalid submission: `$.rationale` contains a NUL character")
     data.rationale = data.rationale.strip()  # as DRF's and Django's form fields do
