@@ -49,7 +49,6 @@ def sheet_data(sheet: ItemSheet) -> dict:
     url = reverse("api:assignment-detail", args=[claim.project_slug, item.pk])
     return {
         "item": item.pk,
-        "external_id": item.external_id,
         "kind": item.kind,
         "status": claim.status,
         "prompt": item.prompt,
