@@ -7,6 +7,7 @@ one the schema lists, with a body that matches it.
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -15,8 +16,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analysis import services as analysis_services
 from analysis.config import RunConfig
@@ -66,6 +65,23 @@ def fuzz_project(transactional_db, tmp_path, django_user_model) -> dict:
     }
 
 
+def fuzz(strategy, *, base_url: str, headers: dict) -> None:
+    """Send `EXAMPLES` generated requests of one operation; each answer must pass `CHECKS`."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case) -> None:
+        response = case.call(base_url=base_url, headers=headers)
+        case.validate_response(response, checks=CHECKS)
+
+    run()
+
+
 @pytest.mark.parametrize("role", ["lead", "annotator"])
 def test_it_answers_every_generated_request_as_the_schema_says(live_server, fuzz_project, role):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/")
@@ -82,18 +98,7 @@ def test_it_answers_every_generated_request_as_the_schema_says(live_server, fuzz
         key = fuzz_project["rater" if "bulk" in operation.path else "keys"]
         headers = {"Authorization": key if isinstance(key, str) else key[role]}
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=strategy)
-        def run(case) -> None:
-            response = case.call(base_url=live_server.url, headers=headers)
-            case.validate_response(response, checks=CHECKS)
-
-        run()
+        fuzz(strategy, base_url=live_server.url, headers=headers)
 
 
 def test_it_serves_the_schema_and_a_docs_page_without_a_cdn(client, db):
