@@ -1,6 +1,8 @@
 """REST API for agreement runs: start one, poll it, download its CSVs."""
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +14,7 @@ from analysis.exports import REPORT_FILES
 from analysis.models import AgreementRun
 from analysis.views import report_response
 from annotations import selectors as annotations_selectors
+from annotations.api_schema import AUTHENTICATED, errors
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -34,8 +37,14 @@ class RunOutput(serializers.ModelSerializer):
 
 
 class RunCreateApi(APIView):
+    """Start an agreement report on a project you lead; it runs in the background (poll the
+    run's detail)."""
+
     class Input(serializers.Serializer):
         """Parses the body; `RunConfig` validates the settings."""
+
+        class Meta:
+            ref_name = "RunInput"
 
         criteria = serializers.ListField(child=serializers.CharField(), required=False)
         slice_keys = serializers.ListField(child=serializers.CharField(), required=False)
@@ -52,6 +61,9 @@ class RunCreateApi(APIView):
             except RunConfigError as exc:
                 raise serializers.ValidationError({exc.field: [exc.message]}) from None
 
+    @extend_schema(
+        request=Input, responses={202: RunOutput, **errors(*AUTHENTICATED, 400, 403, 404, 503)}
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = annotations_selectors.project_get_for_lead(user=request.user, slug=slug)
         data = self.Input(data=request.data)
@@ -64,12 +76,25 @@ class RunCreateApi(APIView):
 
 
 class RunDetailApi(APIView):
+    """A run's status and progress; when it is done, the URLs of its CSV files."""
+
+    @extend_schema(responses={200: RunOutput, **errors(*AUTHENTICATED, 404)})
     def get(self, request: Request, run_id: int) -> Response:
         run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
         return Response(RunOutput(run).data)
 
 
 class RunFileApi(APIView):
+    """One CSV of a finished run (`agreement.csv`, `shortfall.csv`, `disagreements.csv`,
+    `charts.csv`)."""
+
+    @extend_schema(
+        operation_id="agreement_runs_file_retrieve",
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file."),
+            **errors(*AUTHENTICATED, 404),
+        },
+    )
     def get(self, request: Request, run_id: int, name: str):
         run = selectors.run_get_for_lead(user=request.user, run_id=run_id)
         response = report_response(run, name)

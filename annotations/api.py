@@ -1,6 +1,7 @@
 """REST API: one thin view per operation (validate, call a service or selector, serialize)."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -8,17 +9,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors, services
+from annotations.api_schema import AUTHENTICATED, errors
 from annotations.importers import FORMATS
 from annotations.models import ImportJob
 
 
 class ProjectListApi(APIView):
+    """The projects the user belongs to (every project for a superuser)."""
+
     class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "Project"
+
         name = serializers.CharField()
         slug = serializers.CharField()
         description = serializers.CharField()
         n_items = serializers.IntegerField()
 
+    @extend_schema(responses={200: Output(many=True), **errors(*AUTHENTICATED)})
     def get(self, request: Request) -> Response:
         projects = selectors.projects_for_user(user=request.user)
         return Response(self.Output(projects, many=True).data)
@@ -47,7 +55,7 @@ class ImportJobOutput(serializers.ModelSerializer):
             "url",
         ]
 
-    def get_lines_done(self, job: ImportJob) -> int:
+    def get_lines_done(self, job: ImportJob) -> int:  # progress while running
         return services.import_job_progress(job=job)
 
     def get_url(self, job: ImportJob) -> str:
@@ -55,12 +63,22 @@ class ImportJobOutput(serializers.ModelSerializer):
 
 
 class ImportCreateApi(APIView):
+    """Upload a file to import into a project you lead; it is imported in the background
+    (poll the job's `url`)."""
+
     parser_classes = [MultiPartParser, FormParser]
 
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "ImportInput"
+
         file = serializers.FileField()
         format = serializers.ChoiceField(choices=sorted(FORMATS), default="native")
 
+    @extend_schema(
+        request={"multipart/form-data": Input},
+        responses={202: ImportJobOutput, **errors(*AUTHENTICATED, 400, 403, 404, 415, 503)},
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = selectors.project_get_for_lead(user=request.user, slug=slug)
         data = self.Input(data=request.data)
@@ -71,6 +89,9 @@ class ImportCreateApi(APIView):
 
 
 class ImportDetailApi(APIView):
+    """An import job of a project you lead: status, counts and line-numbered errors."""
+
+    @extend_schema(responses={200: ImportJobOutput, **errors(*AUTHENTICATED, 404)})
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.import_job_get_for_lead(user=request.user, job_id=job_id)
         return Response(ImportJobOutput(job).data)

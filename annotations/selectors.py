@@ -4,6 +4,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
 from django.http import Http404
@@ -26,10 +27,16 @@ def project_get_for_user(*, user: AbstractBaseUser, slug: str) -> Project:
     return project
 
 
+LEADS_ONLY = "This page is for the project's leads."
+
+
 def project_get_for_lead(*, user: AbstractBaseUser, slug: str) -> Project:
-    """A project the user leads (superusers lead every project); 404 otherwise."""
+    """A project the user leads (superusers lead every project); 403 for its other members
+    (they know it exists: the answer says what is true), 404 for everyone else."""
     project = Project.objects.filter(slug=slug).first()
     if project is None or not user_is_lead(user=user, project=project):
+        if project is not None and user_is_member(user=user, project=project):
+            raise PermissionDenied(LEADS_ONLY)
         raise Http404("No such project.")
     return project
 
@@ -44,6 +51,8 @@ def user_is_lead(*, user: AbstractBaseUser, project: Project) -> bool:
 def user_is_member(*, user: AbstractBaseUser, project: Project) -> bool:
     """Whether the user has a queue in the project (superusers see every project but annotate
     only where they are members)."""
+    if not user.is_authenticated:
+        return False
     return Membership.objects.filter(project=project, user=user).exists()
 
 

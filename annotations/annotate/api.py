@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from django.http import HttpResponse
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import UnsupportedMediaType
@@ -19,10 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.annotate import selectors, services
+from annotations.annotate import api_schema, selectors, services
 from annotations.annotate.queue_sql import TokenAuthenticationPrepared
 from annotations.annotate.rules import MAX_RATIONALE, LabelInput, Submission
 from annotations.annotate.sheet import Group, ItemSheet
+from annotations.api_parsers import TOO_DEEP
+from annotations.api_schema import AUTHENTICATED, errors
 from annotations.errors import DomainError
 
 
@@ -48,7 +51,6 @@ def sheet_data(sheet: ItemSheet) -> dict:
     url = reverse("api:assignment-detail", args=[claim.project_slug, item.pk])
     return {
         "item": item.pk,
-        "external_id": item.external_id,
         "kind": item.kind,
         "status": claim.status,
         "prompt": item.prompt,
@@ -83,6 +85,14 @@ class AssignmentNextApi(APIView):
     renderer_classes = [JSONRenderer]
     prefetch = "next"  # token authentication also runs the engine's first read
 
+    @extend_schema(
+        request=None,
+        responses={
+            200: api_schema.ItemSheetOutput,
+            204: OpenApiResponse(description="Nothing is left for you in this project."),
+            **errors(*AUTHENTICATED, 400, 404),
+        },
+    )
     def post(self, request: Request, slug: str) -> HttpResponse:
         sheet = services.assignment_next(user=request.user, slug=slug, prefetched=request.auth)
         if sheet is None:
@@ -91,8 +101,11 @@ class AssignmentNextApi(APIView):
 
 
 class AssignmentDetailApi(APIView):
+    """An item of the user's queue (open or submitted), with their own answers."""
+
     authentication_classes = HOT_AUTHENTICATION
 
+    @extend_schema(responses={200: api_schema.ItemSheetOutput, **errors(*AUTHENTICATED, 404)})
     def get(self, request: Request, slug: str, item_id: int) -> Response:
         assignment = selectors.assignment_get_for_annotator(
             user=request.user, slug=slug, item_id=item_id
@@ -122,6 +135,8 @@ def submit_input(request: Request) -> SubmitInput:
         data = msgspec.json.decode(request.body, type=SubmitInput)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise DomainError(f"Invalid submission: {exc}") from None
+    except RecursionError:  # msgspec's limit on nesting (a label's value is Any)
+        raise DomainError(f"Invalid submission: {TOO_DEEP}") from None
     if "\x00" in data.rationale:  # PostgreSQL text cannot hold it (DRF and forms refuse it too)
         raise DomainError("Invalid submission: `$.rationale` contains a NUL character")
     data.rationale = data.rationale.strip()  # as DRF's and Django's form fields do
@@ -136,6 +151,10 @@ class AssignmentSubmitApi(APIView):
     renderer_classes = [JSONRenderer]
     prefetch = "submit"
 
+    @extend_schema(
+        request=api_schema.SubmitInput,
+        responses={200: api_schema.SubmitOutput, **errors(*AUTHENTICATED, 400, 404, 415)},
+    )
     def post(self, request: Request, slug: str, item_id: int) -> HttpResponse:
         try:
             data = submit_input(request)
@@ -168,14 +187,23 @@ class AssignmentSubmitApi(APIView):
 
 
 class AssignmentSkipApi(APIView):
+    """Skip an open item (with a reason), or flag it as broken for the leads."""
+
     authentication_classes = HOT_AUTHENTICATION
 
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "SkipInput"
+
         reason = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=MAX_RATIONALE
         )
         flag = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(
+        request=Input,
+        responses={200: api_schema.SkipOutput, **errors(*AUTHENTICATED, 400, 404, 415)},
+    )
     def post(self, request: Request, slug: str, item_id: int) -> Response:
         assignment = selectors.assignment_get_for_annotator(
             user=request.user, slug=slug, item_id=item_id

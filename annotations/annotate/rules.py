@@ -42,10 +42,11 @@ def claim_start() -> int:
 
 @dataclass(frozen=True, slots=True)
 class ItemText:
-    """What an annotator may see of an item: its text, never its meta or anyone's labels."""
+    """What an annotator may see of an item: its text, never its meta, its external id (which
+    names models and subsets, e.g. "q157-gpt-4-vs-vicuna-13b-v1.2-t1") or anyone's labels.
+    Annotators know an item by its primary key."""
 
     pk: int
-    external_id: str
     kind: str
     prompt: str
     response: str | None

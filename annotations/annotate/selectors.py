@@ -169,7 +169,6 @@ def queue_progress(*, user: AbstractBaseUser, project: Project) -> Progress:
 def item_text(item: Item) -> ItemText:
     return ItemText(
         pk=item.pk,
-        external_id=item.external_id,
         kind=item.kind,
         prompt=item.prompt,
         response=item.response,

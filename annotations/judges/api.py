@@ -7,15 +7,17 @@ endpoint accepts nothing else, so no user session or user token can post as a ra
 """
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import APIException, AuthenticationFailed
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations.api_parsers import JSONParser
+from annotations.api_schema import errors
 from annotations.errors import DomainError
 from annotations.judges import external, selectors
 from annotations.judges.tokens import RaterToken
@@ -77,11 +79,17 @@ def _error_lines(errors: dict) -> list[str]:
 
 
 class JudgementBulkApi(APIView):
+    """Post a model rater's judgements and scores, all or nothing (see the README's External
+    judges); 201 when stored, 200 when the batch id was used before (nothing written)."""
+
     authentication_classes = [RaterTokenAuthentication]
     permission_classes = [HasRaterToken]
     parser_classes = [JSONParser]
 
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "JudgementBulkInput"
+
         batch_id = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
         judgements = serializers.ListField(required=False, max_length=external.MAX_ENTRIES)
         scores = serializers.ListField(required=False, max_length=external.MAX_ENTRIES)
@@ -96,11 +104,18 @@ class JudgementBulkApi(APIView):
             return data
 
     class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "JudgementBulkOutput"
+
         batch_id = serializers.CharField()
         created = serializers.IntegerField()
         unchanged = serializers.IntegerField()
         repeated = serializers.BooleanField()
 
+    @extend_schema(
+        request=Input,
+        responses={200: Output, 201: Output, **errors(400, 401, 404, 413, 415, 429)},
+    )
     def post(self, request: Request, slug: str) -> Response:
         rater = selectors.rater_get_for_token(token=request.auth, slug=slug)
         if _content_length(request) > MAX_BODY_BYTES:

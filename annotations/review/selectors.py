@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
@@ -34,9 +35,12 @@ def user_may_review(*, user: AbstractBaseUser, project: Project) -> bool:
 
 
 def project_get_for_reviewer(*, user: AbstractBaseUser, slug: str) -> Project:
-    """The project, if the user may review it; 404 otherwise (so ids don't leak)."""
+    """The project, if the user may review it; 403 for its other members, 404 otherwise
+    (so ids don't leak)."""
     project = Project.objects.filter(slug=slug).first()
     if project is None or not user_may_review(user=user, project=project):
+        if project is not None and core_selectors.user_is_member(user=user, project=project):
+            raise PermissionDenied(core_selectors.LEADS_ONLY)
         raise Http404("No such project.")
     return project
 

@@ -248,7 +248,7 @@ def test_a_lead_previews_runs_watches_and_compares_a_judge_with_the_experts(
     screenshot(page, "judges-05-list-after-run")
 
 
-def test_an_annotator_of_the_project_gets_not_found_on_the_judge_pages(
+def test_an_annotator_of_the_project_is_kept_off_the_judge_pages(
     study, openai_fake, live_server, new_page
 ):
     make_user("bob", study, role="annotator")
@@ -277,7 +277,8 @@ def test_an_annotator_of_the_project_gets_not_found_on_the_judge_pages(
         f"/judge-runs/{run.pk}/status/",
     ):
         response = page.goto(live_server.url + path)
-        assert response.status == 404, path
+        # The project's pages tell a member they are for the leads; a run id says nothing.
+        assert response.status == (403 if path.startswith("/projects/") else 404), path
         assert "[[A]]" not in page.content()
 
 

@@ -129,4 +129,5 @@ def test_it_keeps_the_annotators_home_and_hides_the_lead_pages(live_server, new_
     assert page.locator("#overview-body").count() == 0
     assert page.locator("h1").inner_text() == "Projects"
     response = page.goto(live_server.url + "/projects/summaries/qc/")
-    assert response.status == 404
+    assert response.status == 403
+    assert "for the project's leads" in page.content()

@@ -85,7 +85,7 @@ WITH after AS ({after}), before AS ({before}), pick AS (
     RETURNING id, item_id, slot, is_gold, swapped
 )
 SELECT (SELECT count(*) FROM pick),
-    c.id, c.slot, c.is_gold, c.swapped, i.id, i.external_id, i.kind, i.prompt,
+    c.id, c.slot, c.is_gold, c.swapped, i.id, i.kind, i.prompt,
     i.response, i.response_a, i.response_b, i.reference_answer, i.n_steps,
     (SELECT coalesce(json_agg(json_build_array(s.index, s.text) ORDER BY s.index), '[]')
      FROM annotations_step s WHERE s.item_id = c.item_id)

@@ -144,9 +144,10 @@ def test_it_hides_the_page_from_annotators_outsiders_and_anonymous_users(
     assert client.post(move, {"membership": 1, "group": "x"}).status_code == 302
     for user in (annotator, outsider):
         client.force_login(user)
-        assert client.get(url).status_code == 404
+        denied = 403 if user == annotator else 404  # a member is told the page is for leads
+        assert client.get(url).status_code == denied
         membership = Membership.objects.get(user=annotator)
-        assert client.post(move, {"membership": membership.pk, "group": "x"}).status_code == 404
+        assert client.post(move, {"membership": membership.pk, "group": "x"}).status_code == denied
     assert Membership.objects.get(user=annotator).rater_group == "expert"
 
 

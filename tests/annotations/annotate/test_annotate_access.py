@@ -94,8 +94,12 @@ def test_it_hides_the_queue_from_a_removed_member(bob, study, annotator):
 
 
 def test_it_hides_lead_pages_from_annotators_and_outsiders(bob, study, outsider):
+    # A member is told the page is for leads; to anyone else the project does not exist.
     for name in ("lead",):
-        assert bob.get(page(name, study.slug)).status_code == 404
+        assert bob.get(page(name, study.slug)).status_code == 403
     for name in ("lead-settings", "lead-annotator-add", "lead-gold-set"):
-        assert bob.post(page(name, study.slug), {}).status_code == 404
-    assert bob.post(page("lead-flag-release", study.slug, 1)).status_code == 404
+        assert bob.post(page(name, study.slug), {}).status_code == 403
+    assert bob.post(page("lead-flag-release", study.slug, 1)).status_code == 403
+    bob.force_login(outsider)
+    assert bob.get(page("lead", study.slug)).status_code == 404
+    assert bob.post(page("lead-gold-set", study.slug), {}).status_code == 404

@@ -1,7 +1,8 @@
 """Blindness: no annotator-facing response shows a model's or a colleague's judgement.
 
 Secrets are seeded into model judgements (values' rationales and meta), another annotator's
-rationale, item meta and a gold item's expected labels; then every annotator URL and API
+rationale, item meta, items' external ids (which name models and subsets) and a gold item's
+expected labels; then every annotator URL and API
 endpoint is fetched, including error responses, and none may contain them.
 """
 
@@ -29,6 +30,7 @@ GOLD_SECRET = "GOLD-SECRET-5c21"
 JUDGE_SECRET = "JUDGE-CONFIG-SECRET-0a7e"  # a judge configuration's name and template
 PROMPT_SECRET = "RENDERED-PROMPT-SECRET-66d2"
 RAW_SECRET = "RAW-ANSWER-SECRET-b41c"
+EXTERNAL_ID_SECRET = "q157-gpt-4-vs-EXTID-SECRET-e3d9"  # as MT-bench's ids name the models
 
 
 def seed_platform_judge(project) -> None:
@@ -66,10 +68,21 @@ def seeded(study, annotator, second_annotator, lead):
             rationale=COLLEAGUE_SECRET,
         )
     seed_platform_judge(study)
+    for item in study.items.all():
+        item.external_id = f"{EXTERNAL_ID_SECRET}-{item.external_id}"
+        item.save(update_fields=["external_id"])
     return study
 
 
-SECRETS = (SECRET, COLLEAGUE_SECRET, GOLD_SECRET, JUDGE_SECRET, PROMPT_SECRET, RAW_SECRET)
+SECRETS = (
+    SECRET,
+    COLLEAGUE_SECRET,
+    GOLD_SECRET,
+    JUDGE_SECRET,
+    PROMPT_SECRET,
+    RAW_SECRET,
+    EXTERNAL_ID_SECRET,
+)
 
 
 def assert_blind(response) -> None:
@@ -178,3 +191,4 @@ def test_it_shows_the_judges_prompts_and_raw_answers_to_a_lead_only(client, seed
     page = client.get(reverse("annotations:review:item", args=[seeded.slug, item.pk]))
     body = page.content.decode()
     assert PROMPT_SECRET in body and RAW_SECRET in body and COLLEAGUE_SECRET in body
+    assert EXTERNAL_ID_SECRET in body  # leads keep the external ids

@@ -241,9 +241,9 @@ def test_it_lets_a_lead_release_a_flagged_item(alice, study, annotator):
 
 
 def test_it_hides_the_lead_page_from_annotators(bob, study):
-    assert bob.get(url("lead", study.slug)).status_code == 404
+    assert bob.get(url("lead", study.slug)).status_code == 403  # a member: "for the leads"
     response = bob.post(url("lead-settings", study.slug), {"overlap": "5"})
-    assert response.status_code == 404
+    assert response.status_code == 403
 
 
 def test_it_lists_assignments_and_gold_items_in_the_admin(

@@ -457,7 +457,7 @@ def test_an_annotator_cannot_make_a_key(client, study, annotator):
     client.force_login(annotator)
     form = {"key-name": "sneaky", "key-group": "external"}
     response = client.post(reverse("annotations:judges:token-create", args=[study.slug]), form)
-    assert response.status_code == 404 and not RaterToken.objects.exists()
+    assert response.status_code == 403 and not RaterToken.objects.exists()
 
 
 # ---- fuzzing -----------------------------------------------------------------------------------

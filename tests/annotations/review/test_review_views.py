@@ -33,9 +33,9 @@ def review_urls(project) -> list[str]:
     [
         ("anonymous", 404),
         ("outsider", 404),
-        ("annotator", 404),
-        ("second_annotator", 404),
-        ("staff_annotator", 404),  # staff who annotate here stay blind here
+        ("annotator", 403),  # members are told the pages are for the leads
+        ("second_annotator", 403),
+        ("staff_annotator", 403),  # staff who annotate here stay blind here
         ("lead", 200),
         ("staff", 200),
         ("superuser", 200),
