@@ -11,7 +11,11 @@ from judgeapp.views import healthz, home
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers and feed readers ask for /favicon.ico whatever the page links.
-    path("favicon.ico", RedirectView.as_view(url=static("judgeapp/favicon.ico"), permanent=True)),
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("judgeapp/favicon.ico"), permanent=True),
+        name="favicon",
+    ),
     path("", home, name="home"),  # the overview for leads, the project list for annotators
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
