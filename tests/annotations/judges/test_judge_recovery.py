@@ -54,7 +54,7 @@ def stuck(tmp_path, openai_server) -> JudgeRunChunk:
 def test_it_requeues_a_chunk_whose_heartbeat_stopped_and_asks_only_what_was_missing(
     stuck, openai_server
 ):
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 1}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 1, "resent": 1}
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == ("done", 2)
     assert JudgeRun.objects.get(pk=stuck.run_id).status == "done"
@@ -64,7 +64,7 @@ def test_it_requeues_a_chunk_whose_heartbeat_stopped_and_asks_only_what_was_miss
 
 def test_it_leaves_a_chunk_with_a_fresh_heartbeat_alone(stuck, openai_server):
     JudgeRunChunk.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now())
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 0}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 0, "resent": 0}
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == ("running", 1)
     assert len(openai_server.requests) == 8
@@ -72,7 +72,7 @@ def test_it_leaves_a_chunk_with_a_fresh_heartbeat_alone(stuck, openai_server):
 
 def test_it_gives_the_run_up_when_a_chunk_lost_its_worker_too_many_times(stuck, settings):
     JudgeRunChunk.objects.filter(pk=stuck.pk).update(attempts=settings.JUDGE_CHUNK_MAX_ATTEMPTS)
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 1, "requeued": 0}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 1, "requeued": 0, "resent": 0}
     run = JudgeRun.objects.get(pk=stuck.run_id)
     assert run.status == "failed" and run.finished_at is not None
     assert run.error == "Chunk 0 lost its worker 3 times; gave up."

@@ -1,0 +1,33 @@
+"""Site-wide middleware: a broker outage answered as a clear 503, never a 500."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from judgeapp.jobs import JobQueueUnavailable
+
+
+class JobQueueUnavailableMiddleware:
+    """A job was saved but the broker could not take its message: say so (503, with a
+    Retry-After) instead of a server error. The reaper sends the job when the broker is back.
+
+    DRF hands exceptions it does not know back to Django, so one place covers pages and API.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, JobQueueUnavailable):
+            return None
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": exception.message}, status=503)
+        else:
+            context = {"message": exception.message}
+            response = render(request, "queue_unavailable.html", context, status=503)
+        response["Retry-After"] = "60"
+        return response
