@@ -26,9 +26,9 @@ def resend_at_once(settings):
 
 def test_it_answers_503_on_the_report_page_and_runs_the_report_when_the_broker_returns(
     client,
-    study,
+    study,  # noqa: F811 - the fixture imported above
     lead,
-    resend_at_once,  # noqa: F811
+    resend_at_once,
 ):
     client.force_login(lead)
     with broker_down():
