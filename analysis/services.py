@@ -80,6 +80,7 @@ def agreement_run_execute(*, run_id: int, redelivered: bool = False) -> None:
             timings = _compute_and_store(run)
     except Exception as exc:
         logger.exception("agreement run %s failed", run_id)
+        jobs.connection_reset_if_lost()
         AgreementRun.objects.filter(pk=run_id).update(
             status=AgreementRun.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}",

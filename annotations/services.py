@@ -190,6 +190,7 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)
+        jobs.connection_reset_if_lost()
         errors = [f"The import stopped unexpectedly: {exc}"]
         _import_job_finish(job_id, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise

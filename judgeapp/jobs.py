@@ -104,6 +104,14 @@ def resend(ids: Iterable[int], send_one: Callable[[int], None]) -> int:
     return sent
 
 
+def connection_reset_if_lost() -> None:
+    """After a job failed, drop the database connection if it is the cause (the server
+    restarted, or the backend was terminated): the next query, the one that records the
+    failure and its reason, then opens a new one instead of failing on the dead one."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
 @contextmanager
 def heartbeat(rows: QuerySet, *, every: float) -> Iterator[None]:
     """Write `heartbeat_at` on `rows` every `every` seconds while the block runs, from a

@@ -31,3 +31,31 @@ class JobQueueUnavailableMiddleware:
             response = render(request, "queue_unavailable.html", context, status=503)
         response["Retry-After"] = "60"
         return response
+
+
+class PermissionsPolicyMiddleware:
+    """Turn off browser features no page uses (Django sets the other security headers; it
+    has no setting for this one, and one header is not worth a dependency)."""
+
+    POLICY = ", ".join(
+        f"{feature}=()"
+        for feature in (
+            "accelerometer",
+            "camera",
+            "geolocation",
+            "gyroscope",
+            "magnetometer",
+            "microphone",
+            "payment",
+            "usb",
+            "interest-cohort",
+        )
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.POLICY)
+        return response

@@ -267,3 +267,63 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 4)
 CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 MIDDLEWARE.append("judgeapp.middleware.JobQueueUnavailableMiddleware")
+
+# Login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES, on the login page and the admin alike
+# (both authenticate through the backend below). Keyed on username and address together, so
+# a stranger cannot lock a user out from everywhere. Behind a proxy, set AXES_IPWARE_PROXY_COUNT.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: it answers a lockout
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
+AXES_VERBOSE = False
+
+# API throttles (judgeapp/throttles.py reads the rates per request; None turns a scope off).
+# 100 requests/s per user is ~2.5x what each of the load benchmark's annotators sends
+# (benchmarks/annotate_load.py: 24 annotators, ~900 requests/s in all) and stops a runaway
+# client; anonymous callers get 1 a second (the API needs a login anyway).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "judgeapp.throttles.AnonThrottle",
+    "judgeapp.throttles.UserBurstThrottle",
+]
+API_THROTTLE_RATES = {
+    "anon": env_str("API_THROTTLE_ANON", "60/min") or None,
+    "user": env_str("API_THROTTLE_USER", "100/s") or None,
+}
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline
+# scripts or handlers (every page's JavaScript is a static file), nothing framed, no plugins.
+# Styles allow 'unsafe-inline': KaTeX and vega write style attributes into the markup they
+# render. Vendored KaTeX, vega and htmx are served from 'self'.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.append("judgeapp.middleware.PermissionsPolicyMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# ---- end of the issue 11 (ops11) block ----------------------------------------------------
