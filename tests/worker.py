@@ -1,5 +1,6 @@
 """Start a real Celery worker against the test database and the configured broker."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,8 +86,6 @@ def wait_for(predicate, *, timeout: float = 60.0, every: float = 0.2) -> bool:
 
 def kill_group(worker: subprocess.Popen) -> None:
     """SIGKILL a worker started with its own process group, and its embedded beat."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:  # already gone
-        pass
     worker.wait(timeout=30)
