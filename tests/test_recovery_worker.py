@@ -25,6 +25,10 @@ RECOVERED_WITHIN_S = 150
 N_SOLUTIONS, N_STEPS, N_RATERS = 5000, 5, 10  # 250,000 judgements: some 10 s to import
 
 
+def jsonl_bytes(lines: list) -> bytes:
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
 def big_import() -> bytes:
     lines = [VALIDITY]
     for i in range(N_SOLUTIONS):
@@ -43,7 +47,7 @@ def big_import() -> bytes:
                         "value": value,
                     }
                 )
-    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+    return jsonl_bytes(lines)
 
 
 def test_the_real_schedule_recovers_within_two_minutes():

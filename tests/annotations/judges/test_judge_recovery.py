@@ -106,3 +106,40 @@ def test_an_attempt_that_was_taken_over_stops_at_its_next_heartbeat(stuck):
     Heartbeat(chunk_id=stuck.pk, attempt=2, sent_at=0.0).beat()
     stuck.refresh_from_db()
     assert stuck.heartbeat_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_a_run_started_while_the_broker_was_down_is_sent_by_the_reaper(
+    tmp_path, openai_server, settings
+):
+    """Issue 11, defect 5: the chunks are saved unqueued, and the reaper sends them later."""
+    from judgeapp.jobs import JobQueueUnavailable
+    from tests.faults import broker_down
+
+    project = Project.objects.create(name="Judged", slug="judged")
+    pair = {"type": "item", "kind": "pair", "prompt": "Q?", "response_a": "x", "response_b": "y"}
+    lines = [PREFERENCE] + [pair | {"id": f"p{i}"} for i in range(4)]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "p.jsonl", lines)])
+    openai_server.use(lambda body, i: FakeReply(text="[[A]]"))
+    spec = JudgeSpec(
+        name="judge",
+        provider="openai",
+        model="fake-model",
+        template="mtbench-pair",
+        group="fake-judge",
+        base_url=openai_server.base_url,
+    )
+    config = services.judge_config_create(project=project, spec=spec, user=None)
+    criterion = Criterion.objects.get(project=project, name="preference")
+    with broker_down(), pytest.raises(JobQueueUnavailable):
+        services.judge_run_start(
+            config=config, criterion=criterion, selection=Selection(), user=None
+        )
+    run = JudgeRun.objects.get()
+    assert [(c.status, c.queued_at) for c in run.chunks.all()] == [("pending", None)]
+
+    settings.JOB_RESEND_AFTER_S = -1
+    assert recovery.judge_chunks_reap() == {"failed": 0, "requeued": 0, "resent": 1}
+
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert run.chunks.get().queued_at is not None
