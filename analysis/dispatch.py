@@ -2,10 +2,12 @@
 
 `analysis.tasks` imports `analysis.services` (a task calls a service), so the services do
 not import the tasks back: they queue work through here, by the task's registered name
-(`judgeapp.jobs`).
+(`judgeapp.jobs`). A run's own row is its outbox entry: stamped `queued_at` once the broker
+has the message.
 """
 
-from judgeapp.jobs import enqueue_on_commit
+from analysis.models import AgreementRun
+from judgeapp.jobs import enqueue_on_commit, send
 
 AGREEMENT_RUN_TASK = "analysis.tasks.agreement_run_task"
 AGREEMENT_RUNS_REAP_TASK = "analysis.tasks.agreement_runs_reap_task"
@@ -13,4 +15,10 @@ AGREEMENT_RUNS_REAP_TASK = "analysis.tasks.agreement_runs_reap_task"
 
 def agreement_run_enqueue(*, run_id: int) -> None:
     """Queue the computation of a run once the current transaction commits."""
-    enqueue_on_commit(AGREEMENT_RUN_TASK, run_id)
+    outbox = AgreementRun.objects.filter(pk=run_id)
+    enqueue_on_commit(AGREEMENT_RUN_TASK, run_id, outbox=outbox)
+
+
+def agreement_run_send(*, run_id: int) -> None:
+    """Queue the computation of a run now (the reaper, outside any transaction)."""
+    send(AGREEMENT_RUN_TASK, run_id, outbox=AgreementRun.objects.filter(pk=run_id))

@@ -3,9 +3,10 @@
 import logging
 import time
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analysis import dispatch, document
@@ -24,6 +25,7 @@ from annotations import selectors as annotations_selectors
 from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.models import Project
+from judgeapp import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +75,16 @@ def report_download_record(*, run: AgreementRun, name: str, actor: AbstractBaseU
 
 
 def _claim(run_id: int, redelivered: bool) -> bool:
-    claimable = [AgreementRun.Status.PENDING]
+    # A redelivered message takes a running run only once its heartbeat has stopped: Redis
+    # also redelivers the message of a live worker past the visibility timeout.
+    claimable = Q(status=AgreementRun.Status.PENDING)
     if redelivered:
-        claimable.append(AgreementRun.Status.RUNNING)
+        claimable |= Q(status=AgreementRun.Status.RUNNING) & (
+            Q(heartbeat_at__lt=jobs.stale_cutoff()) | Q(heartbeat_at__isnull=True)
+        )
     now = timezone.now()
     return bool(
-        AgreementRun.objects.filter(pk=run_id, status__in=claimable).update(
+        AgreementRun.objects.filter(claimable, pk=run_id).update(
             status=AgreementRun.Status.RUNNING,
             started_at=now,
             heartbeat_at=now,
@@ -95,10 +101,16 @@ def agreement_run_execute(*, run_id: int, redelivered: bool = False) -> None:
         logger.info("agreement run %s is not claimable; nothing to do", run_id)
         return
     run = AgreementRun.objects.select_related("project").get(pk=run_id)
+    # Beats from a thread: one slice's bootstrap or the final store can outlast JOB_STALE_S.
+    mine = AgreementRun.objects.filter(
+        pk=run_id, status=AgreementRun.Status.RUNNING, attempts=run.attempts
+    )
     try:
-        timings = _compute_and_store(run)
+        with jobs.heartbeat(mine, every=settings.JOB_HEARTBEAT_S):
+            timings = _compute_and_store(run)
     except Exception as exc:
         logger.exception("agreement run %s failed", run_id)
+        jobs.connection_reset_if_lost()
         AgreementRun.objects.filter(pk=run_id).update(
             status=AgreementRun.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}",
@@ -219,9 +231,15 @@ def _disagreements_store(run: AgreementRun, rows: list[DisagreementRow]) -> None
             copy.write_row([run.pk, *(getattr(row, name) for name in DISAGREEMENT_FIELDS)])
 
 
-def agreement_runs_reap(*, stale_seconds: int = 600) -> dict[str, int]:
-    """Runs whose worker stopped sending heartbeats: queued again, or failed after
-    MAX_ATTEMPTS, never left "running" forever."""
+def agreement_runs_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
+    """Recover runs a dead worker or a down broker left behind, never stuck.
+
+    Running runs whose heartbeat is older than `stale_seconds` (JOB_STALE_S) are queued
+    again, or failed with the reason after MAX_ATTEMPTS; pending runs whose message the
+    broker may not have are sent again (`judgeapp.jobs.unsent`).
+    """
+    if stale_seconds is None:
+        stale_seconds = settings.JOB_STALE_S
     cutoff = timezone.now() - timezone.timedelta(seconds=stale_seconds)
     stale = AgreementRun.objects.filter(status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff)
     failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
@@ -229,12 +247,20 @@ def agreement_runs_reap(*, stale_seconds: int = 600) -> dict[str, int]:
         error=f"The worker stopped responding {MAX_ATTEMPTS} times; giving up.",
         finished_at=timezone.now(),
     )
-    requeued = 0
-    for run_id in stale.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True):
-        with transaction.atomic():
-            if AgreementRun.objects.filter(
-                pk=run_id, status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff
-            ).update(status=AgreementRun.Status.PENDING, stage="requeued after a lost worker"):
-                requeued += 1
-                dispatch.agreement_run_enqueue(run_id=run_id)
-    return {"failed": failed, "requeued": requeued}
+    requeued = []
+    for run_id, seen in stale.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", "attempts"):
+        # Conditional on the attempt seen: a run claimed again meanwhile is left alone.
+        if stale.filter(pk=run_id, attempts=seen).update(
+            status=AgreementRun.Status.PENDING, stage="requeued after a lost worker", queued_at=None
+        ):
+            requeued.append(run_id)
+    # The requeued runs first (their rows are old enough to count as unsent anyway).
+    pending = AgreementRun.objects.filter(jobs.unsent(), status=AgreementRun.Status.PENDING)
+    resent = jobs.resend(
+        [*requeued, *pending.exclude(pk__in=requeued).values_list("pk", flat=True)],
+        lambda pk: dispatch.agreement_run_send(run_id=pk),
+    )
+    reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
+    if failed or requeued or resent:
+        logger.warning("agreement runs reaped: %s", reaped)
+    return reaped

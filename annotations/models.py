@@ -286,7 +286,15 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The outbox stamp: set once the broker has the job's message; a pending job left
+    # unstamped (the broker was down) is sent again by the reaper.
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written every JOB_HEARTBEAT_S by the attempt running the import (from a thread of its
+    # own: the import holds one transaction open); a running job whose heartbeat stopped
+    # lost its worker and is queued again, or failed after JOB_MAX_ATTEMPTS.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

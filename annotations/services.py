@@ -4,11 +4,12 @@ import logging
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -18,6 +19,7 @@ from annotations.errors import DomainError
 from annotations.importers import FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
 from annotations.models import ImportJob, Membership, Project, Rater
+from judgeapp import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -194,34 +196,50 @@ def import_job_create(
 def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
     """Run a pending import job. Safe to call twice: only the caller that claims it runs it.
 
-    `redelivered` says the broker handed this job out again because the worker that had it
-    died; its transaction was rolled back with it, so the job is taken again from "running".
+    `redelivered` says the broker handed this job out again (its worker died, or the message
+    outlived the visibility timeout): a running job is taken again only once its heartbeat
+    has stopped, so two attempts never import at once. A dead attempt's transaction was
+    rolled back with it.
     """
-    claimable = [ImportJob.Status.PENDING]
+    claimable = Q(status=ImportJob.Status.PENDING)
     if redelivered:
-        claimable.append(ImportJob.Status.RUNNING)
-    claimed = ImportJob.objects.filter(pk=job_id, status__in=claimable).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+        claimable |= Q(status=ImportJob.Status.RUNNING) & (
+            Q(heartbeat_at__lt=jobs.stale_cutoff()) | Q(heartbeat_at__isnull=True)
+        )
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(claimable, pk=job_id).update(
+        status=ImportJob.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         logger.info("import job %s is not pending; nothing to do", job_id)
         return
     job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
+    mine = ImportJob.objects.filter(
+        pk=job_id, status=ImportJob.Status.RUNNING, attempts=job.attempts
+    )
 
     def progress(lines: int) -> None:
         # The import holds its transaction open, so progress goes through the cache.
         cache.set(_progress_key(job_id), lines, timeout=24 * 3600)
 
     try:
-        counts = items_import(
-            project=job.project, paths=[Path(job.file.path)], format=job.format, progress=progress
-        )
+        with jobs.heartbeat(mine, every=settings.JOB_HEARTBEAT_S):
+            counts = items_import(
+                project=job.project,
+                paths=[Path(job.file.path)],
+                format=job.format,
+                progress=progress,
+            )
     except DomainError as exc:
         errors = exc.errors or [exc.message]
         _import_job_finish(job, ImportJob.Status.FAILED, errors=errors, error_count=exc.count)
         return
     except Exception as exc:
         logger.exception("import job %s crashed", job_id)
+        jobs.connection_reset_if_lost()
         errors = [f"The import stopped unexpectedly: {exc}"]
         _import_job_finish(job, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise
@@ -253,12 +271,41 @@ def import_job_progress(*, job: ImportJob) -> int:
     return job.lines_done
 
 
-def import_jobs_fail_stale(*, older_than_minutes: int = 120) -> int:
-    """Jobs left running by a killed worker are marked failed, never left running forever."""
-    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
-    return ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=cutoff).update(
-        status=ImportJob.Status.FAILED,
-        errors=["The worker running this import stopped; nothing was imported. Upload again."],
-        error_count=1,
-        finished_at=F("started_at"),
+def import_jobs_reap() -> dict[str, int]:
+    """Recover import jobs a dead worker or a down broker left behind, never stuck.
+
+    Running jobs whose heartbeat is older than JOB_STALE_S are queued again, or failed with
+    the reason after JOB_MAX_ATTEMPTS (an import that kills its worker every time); pending
+    jobs whose message the broker may not have are sent again (`judgeapp.jobs.unsent`).
+    """
+    cutoff = jobs.stale_cutoff()
+    stale = ImportJob.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=ImportJob.Status.RUNNING
     )
+    attempts = settings.JOB_MAX_ATTEMPTS
+    failed = stale.filter(attempts__gte=attempts).update(
+        status=ImportJob.Status.FAILED,
+        errors=[
+            f"The worker running this import stopped {attempts} times (killed, or out of "
+            "memory?); nothing was imported. Split the file or ask an administrator."
+        ],
+        error_count=1,
+        finished_at=timezone.now(),
+    )
+    requeued = [
+        pk
+        for pk, seen in stale.filter(attempts__lt=attempts).values_list("pk", "attempts")
+        # Conditional on the attempt seen: a job claimed again meanwhile is left alone.
+        if stale.filter(pk=pk, attempts=seen).update(
+            status=ImportJob.Status.PENDING, queued_at=None
+        )
+    ]
+    pending = ImportJob.objects.filter(jobs.unsent(), status=ImportJob.Status.PENDING)
+    resent = jobs.resend(
+        [*requeued, *pending.exclude(pk__in=requeued).values_list("pk", flat=True)],
+        lambda pk: dispatch.import_job_run_send(job_id=pk),
+    )
+    reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
+    if failed or requeued or resent:
+        logger.warning("import jobs reaped: %s", reaped)
+    return reaped

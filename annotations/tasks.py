@@ -41,9 +41,9 @@ def judge_chunks_reap_task() -> None:
     judge_recovery.judge_chunks_reap()
 
 
-@shared_task
-def import_jobs_fail_stale_task() -> None:
-    services.import_jobs_fail_stale()
+@shared_task(name=dispatch.IMPORT_JOBS_REAP_TASK)
+def import_jobs_reap_task() -> None:
+    services.import_jobs_reap()
 
 
 @shared_task

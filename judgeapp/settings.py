@@ -141,7 +141,7 @@ JUDGE_TIMEOUT_S = float(env_int("JUDGE_TIMEOUT_S", 120))
 JUDGE_MAX_RETRIES = env_int("JUDGE_MAX_RETRIES", 5)
 # A running judge chunk whose heartbeat (every 5 s) is older than this lost its worker: the
 # reaper queues it again, and gives the run up after JUDGE_CHUNK_MAX_ATTEMPTS attempts.
-JUDGE_CHUNK_STALE_S = env_int("JUDGE_CHUNK_STALE_S", 120)
+JUDGE_CHUNK_STALE_S = env_int("JUDGE_CHUNK_STALE_S", 60)
 JUDGE_CHUNK_MAX_ATTEMPTS = env_int("JUDGE_CHUNK_MAX_ATTEMPTS", 3)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -246,19 +246,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, JUDGE_CHUNK_SOFT_TIME_LIMIT + 60) + 60
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {
-    "reap-agreement-runs": {"task": "analysis.tasks.agreement_runs_reap_task", "schedule": 300},
-    "reap-judge-chunks": {"task": "annotations.tasks.judge_chunks_reap_task", "schedule": 60},
-    "fail-stale-imports": {
-        "task": "annotations.tasks.import_jobs_fail_stale_task",
-        "schedule": 900,
-    },
-    "release-stale-assignments": {
-        "task": "annotations.tasks.assignments_release_stale_task",
-        "schedule": 3600,
-    },
-}
-
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -276,3 +263,102 @@ LOGGING = {
     # The model SDKs' HTTP clients log every request at INFO: thousands per judge run.
     "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore")},
 }
+
+# ---- Hardening (issue 11, ops11): job recovery, login lockout, throttles, CSP -----------------
+# Every background job (import, report run, judge chunk) beats every JOB_HEARTBEAT_S; a
+# running one silent for JOB_STALE_S lost its worker, and the reapers (every JOB_REAP_EVERY_S,
+# on the beat) queue it again or fail it with the reason: a killed job is recovered within
+# JOB_STALE_S + JOB_REAP_EVERY_S (90 s). A pending job the broker never took (it was down) is
+# sent again after JOB_RESEND_AFTER_S; one it took but never ran (a Redis restart loses the
+# queue) after JOB_RESEND_QUEUED_AFTER_S. A message sent twice is harmless: tasks claim rows.
+JOB_HEARTBEAT_S = env_int("JOB_HEARTBEAT_S", 10)
+JOB_STALE_S = env_int("JOB_STALE_S", 60)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_REAP_EVERY_S = env_int("JOB_REAP_EVERY_S", 30)
+JOB_RESEND_AFTER_S = env_int("JOB_RESEND_AFTER_S", 30)
+JOB_RESEND_QUEUED_AFTER_S = env_int("JOB_RESEND_QUEUED_AFTER_S", 15 * 60)
+if JOB_HEARTBEAT_S * 3 > JOB_STALE_S:
+    raise ImproperlyConfigured("JOB_STALE_S must be at least three JOB_HEARTBEAT_S")
+CELERY_BEAT_SCHEDULE = {
+    "reap-agreement-runs": {
+        "task": "analysis.tasks.agreement_runs_reap_task",
+        "schedule": JOB_REAP_EVERY_S,
+    },
+    "reap-judge-chunks": {
+        "task": "annotations.tasks.judge_chunks_reap_task",
+        "schedule": JOB_REAP_EVERY_S,
+    },
+    "reap-import-jobs": {
+        "task": "annotations.tasks.import_jobs_reap_task",
+        "schedule": JOB_REAP_EVERY_S,
+    },
+    "release-stale-assignments": {
+        "task": "annotations.tasks.assignments_release_stale_task",
+        "schedule": 3600,
+    },
+}
+# A web request that queues a job waits at most this long for an unreachable broker before
+# answering 503 (the job is saved and the reaper sends it later).
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 4)
+CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+MIDDLEWARE.append("judgeapp.middleware.JobQueueUnavailableMiddleware")
+
+# Login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES, on the login page and the admin alike
+# (both authenticate through the backend below). Keyed on username and address together, so
+# a stranger cannot lock a user out from everywhere. Behind a proxy, set AXES_IPWARE_PROXY_COUNT.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: it answers a lockout
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
+AXES_VERBOSE = False
+
+# API throttles (judgeapp/throttles.py reads the rates per request; None turns a scope off).
+# 100 requests/s per user is ~2.5x what each of the load benchmark's annotators sends
+# (benchmarks/annotate_load.py: 24 annotators, ~900 requests/s in all) and stops a runaway
+# client; anonymous callers get 1 a second (the API needs a login anyway).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "judgeapp.throttles.AnonThrottle",
+    "judgeapp.throttles.UserBurstThrottle",
+]
+API_THROTTLE_RATES = {
+    "anon": env_str("API_THROTTLE_ANON", "60/min") or None,
+    "user": env_str("API_THROTTLE_USER", "100/s") or None,
+}
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline
+# scripts or handlers (every page's JavaScript is a static file), nothing framed, no plugins.
+# Styles allow 'unsafe-inline': KaTeX and vega write style attributes into the markup they
+# render. Vendored KaTeX, vega and htmx are served from 'self'.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.append("judgeapp.middleware.PermissionsPolicyMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# ---- end of the issue 11 (ops11) block ----------------------------------------------------

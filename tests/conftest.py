@@ -99,3 +99,15 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def api_throttles_off(request: pytest.FixtureRequest) -> None:
+    """The API throttles count requests across a test (hypothesis sends hundreds a second
+    from one user): off here, on in the tests that test them (tests/test_security.py)."""
+    if (
+        request.config.pluginmanager.hasplugin("django")
+        and "no_throttle_off" not in request.keywords
+    ):
+        settings = request.getfixturevalue("settings")
+        settings.API_THROTTLE_RATES = {"anon": None, "user": None}

@@ -125,6 +125,8 @@ class JudgeRunChunk(models.Model):
     # stopped lost its worker, and the reaper queues it again (Redis would redeliver its
     # message only after the visibility timeout, an hour later).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The outbox stamp: set once the broker has the chunk's message (see judgeapp.jobs).
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]

@@ -17,20 +17,24 @@ from django.utils import timezone
 
 from annotations import dispatch
 from annotations.judges.models import JudgeRun, JudgeRunChunk
+from judgeapp import jobs
 
 logger = logging.getLogger(__name__)
 
 
 def judge_chunks_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
     """Queue again the running chunks whose heartbeat is older than `stale_seconds`
-    (JUDGE_CHUNK_STALE_S by default); fail those out of attempts, and their runs."""
+    (JUDGE_CHUNK_STALE_S by default); fail those out of attempts, and their runs. Pending
+    chunks of live runs whose message the broker may not have (it was down when the run
+    started) are sent again (`judgeapp.jobs.unsent`)."""
     if stale_seconds is None:
         stale_seconds = settings.JUDGE_CHUNK_STALE_S
     cutoff = timezone.now() - timedelta(seconds=stale_seconds)
     stale = JudgeRunChunk.objects.filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=JudgeRun.Status.RUNNING
     )
-    reaped = {"failed": 0, "requeued": 0}
+    reaped = {"failed": 0, "requeued": 0, "resent": 0}
+    requeued = []
     for chunk_id, run_id, index, attempts in stale.values_list("pk", "run", "index", "attempts"):
         with transaction.atomic():
             # Conditional on the attempt seen: a chunk claimed again meanwhile is left alone.
@@ -39,9 +43,18 @@ def judge_chunks_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
                 if this.update(status=JudgeRun.Status.FAILED):
                     reaped["failed"] += 1
                     _run_fail(run_id, f"Chunk {index} lost its worker {attempts} times; gave up.")
-            elif this.update(status=JudgeRun.Status.PENDING):
-                reaped["requeued"] += 1
-                dispatch.judge_chunk_enqueue(chunk_id=chunk_id)
+            elif this.update(status=JudgeRun.Status.PENDING, queued_at=None):
+                requeued.append(chunk_id)
+    reaped["requeued"] = len(requeued)
+    pending = JudgeRunChunk.objects.filter(
+        jobs.unsent("run__created_at"),
+        status=JudgeRun.Status.PENDING,
+        run__status__in=[JudgeRun.Status.PENDING, JudgeRun.Status.RUNNING],
+    ).exclude(pk__in=requeued)
+    reaped["resent"] = jobs.resend(
+        [*requeued, *pending.values_list("pk", flat=True)],
+        lambda pk: dispatch.judge_chunk_send(chunk_id=pk),
+    )
     if any(reaped.values()):
         logger.warning("judge chunks reaped: %s", reaped)
     return reaped

@@ -3,10 +3,13 @@
 import csv
 import io
 import random
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from analysis import services
 from analysis.config import RunConfig
@@ -118,7 +121,8 @@ def test_it_overwrites_rows_when_a_run_is_computed_again(study, lead):
         project=study, user=lead, config=RunConfig.from_input({"n_boot": 50})
     )
     first = result_rows(run)
-    AgreementRun.objects.filter(pk=run.pk).update(status="running")
+    stopped = timezone.now() - timedelta(seconds=settings.JOB_STALE_S + 1)
+    AgreementRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=stopped)
 
     services.agreement_run_execute(run_id=run.pk, redelivered=True)
 
@@ -126,6 +130,19 @@ def test_it_overwrites_rows_when_a_run_is_computed_again(study, lead):
     assert AgreementResult.objects.filter(run=run).count() == len(first)
     run.refresh_from_db()
     assert run.attempts == 2
+
+
+def test_a_redelivered_message_leaves_a_run_with_a_fresh_heartbeat_alone(study, lead):
+    """Redis redelivers a live worker's message past the visibility timeout too."""
+    run = services.agreement_run_start(
+        project=study, user=lead, config=RunConfig.from_input({"n_boot": 0})
+    )
+    AgreementRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
+
+    services.agreement_run_execute(run_id=run.pk, redelivered=True)
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 1)
 
 
 def test_it_does_nothing_for_a_run_that_is_already_done(study, lead):
@@ -146,12 +163,20 @@ def test_it_requeues_a_stuck_run_and_fails_it_after_three_attempts(study, lead):
     )
     AgreementRun.objects.filter(pk=run.pk).update(status="running", attempts=1)
 
-    assert services.agreement_runs_reap(stale_seconds=-1) == {"failed": 0, "requeued": 1}
+    assert services.agreement_runs_reap(stale_seconds=-1) == {
+        "failed": 0,
+        "requeued": 1,
+        "resent": 1,
+    }
     run.refresh_from_db()
     assert run.status == "done"  # eager: requeued and run again at once
     AgreementRun.objects.filter(pk=run.pk).update(status="running", attempts=3)
 
-    assert services.agreement_runs_reap(stale_seconds=-1) == {"failed": 1, "requeued": 0}
+    assert services.agreement_runs_reap(stale_seconds=-1) == {
+        "failed": 1,
+        "requeued": 0,
+        "resent": 0,
+    }
     run.refresh_from_db()
     assert run.status == "failed"
     assert "3 times" in run.error

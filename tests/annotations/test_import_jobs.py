@@ -2,10 +2,13 @@
 progress, counts and line-numbered errors shown to leads only."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from annotations import services
@@ -105,24 +108,48 @@ def test_it_runs_a_claimed_job_only_once(lead, project):
 def test_it_reruns_a_job_whose_worker_died(lead, project):
     job = services.import_job_create(project=project, user=lead, file=upload(), format="native")
     Judgement.objects.all().delete()  # as if the dead worker's transaction had rolled back
-    ImportJob.objects.filter(pk=job.pk).update(status="running")
+    stopped = timezone.now() - timedelta(seconds=settings.JOB_STALE_S + 1)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stopped)
 
     services.import_job_run(job_id=job.pk, redelivered=True)
 
     job.refresh_from_db()
-    assert job.status == "done"
+    assert (job.status, job.attempts) == ("done", 2)
     assert Judgement.objects.count() == 5
 
 
-def test_it_marks_stale_running_jobs_failed(lead, project):
+def test_it_leaves_a_redelivered_job_alone_while_its_heartbeat_is_fresh(lead, project):
     job = services.import_job_create(project=project, user=lead, file=upload(), format="native")
-    ImportJob.objects.filter(pk=job.pk).update(status="running")
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
 
-    assert services.import_jobs_fail_stale(older_than_minutes=-1) == 1
+    services.import_job_run(job_id=job.pk, redelivered=True)
 
+    assert ImportJob.objects.get(pk=job.pk).attempts == 1  # not claimed a second time
+
+
+def test_it_requeues_a_job_whose_heartbeat_stopped_and_fails_it_after_three_attempts(lead, project):
+    job = services.import_job_create(project=project, user=lead, file=upload(), format="native")
+    Judgement.objects.all().delete()
+    stopped = timezone.now() - timedelta(seconds=settings.JOB_STALE_S + 1)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stopped)
+
+    assert services.import_jobs_reap() == {"failed": 0, "requeued": 1, "resent": 1}
+    job.refresh_from_db()
+    assert (job.status, Judgement.objects.count()) == ("done", 5)  # eager: run again at once
+
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stopped, attempts=3)
+    assert services.import_jobs_reap() == {"failed": 1, "requeued": 0, "resent": 0}
     job.refresh_from_db()
     assert job.status == "failed"
-    assert "worker" in job.errors[0]
+    assert "stopped 3 times" in job.errors[0]
+
+
+def test_it_leaves_a_running_job_with_a_fresh_heartbeat_alone(lead, project):
+    job = services.import_job_create(project=project, user=lead, file=upload(), format="native")
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=timezone.now())
+
+    assert services.import_jobs_reap() == {"failed": 0, "requeued": 0, "resent": 0}
+    assert ImportJob.objects.get(pk=job.pk).status == "running"
 
 
 class TestApi:

@@ -54,7 +54,7 @@ def stuck(tmp_path, openai_server) -> JudgeRunChunk:
 def test_it_requeues_a_chunk_whose_heartbeat_stopped_and_asks_only_what_was_missing(
     stuck, openai_server
 ):
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 1}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 1, "resent": 1}
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == ("done", 2)
     assert JudgeRun.objects.get(pk=stuck.run_id).status == "done"
@@ -64,7 +64,7 @@ def test_it_requeues_a_chunk_whose_heartbeat_stopped_and_asks_only_what_was_miss
 
 def test_it_leaves_a_chunk_with_a_fresh_heartbeat_alone(stuck, openai_server):
     JudgeRunChunk.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now())
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 0}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 0, "requeued": 0, "resent": 0}
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == ("running", 1)
     assert len(openai_server.requests) == 8
@@ -72,7 +72,7 @@ def test_it_leaves_a_chunk_with_a_fresh_heartbeat_alone(stuck, openai_server):
 
 def test_it_gives_the_run_up_when_a_chunk_lost_its_worker_too_many_times(stuck, settings):
     JudgeRunChunk.objects.filter(pk=stuck.pk).update(attempts=settings.JUDGE_CHUNK_MAX_ATTEMPTS)
-    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 1, "requeued": 0}
+    assert recovery.judge_chunks_reap(stale_seconds=60) == {"failed": 1, "requeued": 0, "resent": 0}
     run = JudgeRun.objects.get(pk=stuck.run_id)
     assert run.status == "failed" and run.finished_at is not None
     assert run.error == "Chunk 0 lost its worker 3 times; gave up."
@@ -106,3 +106,40 @@ def test_an_attempt_that_was_taken_over_stops_at_its_next_heartbeat(stuck):
     Heartbeat(chunk_id=stuck.pk, attempt=2, sent_at=0.0).beat()
     stuck.refresh_from_db()
     assert stuck.heartbeat_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_a_run_started_while_the_broker_was_down_is_sent_by_the_reaper(
+    tmp_path, openai_server, settings
+):
+    """Issue 11, defect 5: the chunks are saved unqueued, and the reaper sends them later."""
+    from judgeapp.jobs import JobQueueUnavailable
+    from tests.faults import broker_down
+
+    project = Project.objects.create(name="Judged", slug="judged")
+    pair = {"type": "item", "kind": "pair", "prompt": "Q?", "response_a": "x", "response_b": "y"}
+    lines = [PREFERENCE] + [pair | {"id": f"p{i}"} for i in range(4)]
+    items_import(project=project, paths=[write_jsonl(tmp_path / "p.jsonl", lines)])
+    openai_server.use(lambda body, i: FakeReply(text="[[A]]"))
+    spec = JudgeSpec(
+        name="judge",
+        provider="openai",
+        model="fake-model",
+        template="mtbench-pair",
+        group="fake-judge",
+        base_url=openai_server.base_url,
+    )
+    config = services.judge_config_create(project=project, spec=spec, user=None)
+    criterion = Criterion.objects.get(project=project, name="preference")
+    with broker_down(), pytest.raises(JobQueueUnavailable):
+        services.judge_run_start(
+            config=config, criterion=criterion, selection=Selection(), user=None
+        )
+    run = JudgeRun.objects.get()
+    assert [(c.status, c.queued_at) for c in run.chunks.all()] == [("pending", None)]
+
+    settings.JOB_RESEND_AFTER_S = -1
+    assert recovery.judge_chunks_reap() == {"failed": 0, "requeued": 0, "resent": 1}
+
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert run.chunks.get().queued_at is not None

@@ -122,7 +122,7 @@ def test_it_finishes_a_run_whose_worker_was_killed_without_asking_anything_twice
     assert stored_at_kill < N_REQUESTS, "the run ended before the kill; make the replies slower"
     assert 0 <= in_flight <= CONCURRENCY
 
-    assert recovery.judge_chunks_reap(stale_seconds=0) == {"failed": 0, "requeued": 1}
+    assert recovery.judge_chunks_reap(stale_seconds=0) == {"failed": 0, "requeued": 1, "resent": 1}
     with celery_worker(extra_env=worker_env, log=logs[1]):
         finished = wait_for(
             lambda: JudgeRun.objects.get(pk=run.pk).status not in ("pending", "running"),
