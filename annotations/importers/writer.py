@@ -31,6 +31,8 @@ from annotations.importers.rules import (
     CriterionInfo,
     ItemInfo,
     criterion_problems,
+    judgement_problem,
+    rater_problems,
     record_definition_key,
     target_problem,
 )
@@ -225,6 +227,11 @@ class ImportWriter:
             message = f"must be human or model, got {record.rater_kind!r}"
             self.errors.add(record.origin, "rater_kind", message)
             return None
+        problems = rater_problems(record)
+        for problem in problems:
+            self.errors.add(record.origin, *problem)
+        if problems:
+            return None
         rater = Rater.objects.create(
             project=self.project,
             name=record.rater,
@@ -275,7 +282,7 @@ class ImportWriter:
         if item is None:
             self.errors.add(origin, "item", f"unknown item {record.item!r}")
             return
-        problem = target_problem(record, criterion, item)
+        problem = target_problem(record, criterion, item) or judgement_problem(record)
         if problem is not None:
             self.errors.add(origin, *problem)
             return
