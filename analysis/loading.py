@@ -118,6 +118,10 @@ def with_score_groups(
     return replace(data, score_groups=groups)
 
 
+# The most whole-number values an interval scale may have to be read as categories too.
+MAX_INTERVAL_CATEGORIES = 11
+
+
 def criterion_data_build(
     criterion: Criterion,
     judgements: JudgementArrays,
@@ -161,8 +165,11 @@ def _scale(criterion: Criterion, code: np.ndarray) -> tuple[list, int, np.ndarra
     labels = criterion.value_labels
     if criterion.scale != Criterion.Scale.INTERVAL:
         return labels, len(labels), code
-    if len(code) and np.all(code == np.round(code)):
-        # Whole-number interval scores (e.g. 1..10) work as equally spaced categories too.
+    width = criterion.max_value - criterion.min_value + 1
+    if len(code) and width <= MAX_INTERVAL_CATEGORIES and np.all(code == np.round(code)):
+        # Whole-number scores on a short scale (e.g. 1..10) work as equally spaced categories
+        # too. A wider one (0..100, 0..1e6) gets interval statistics on the values only:
+        # category tables there cost (targets x k x k) and mean little.
         low = int(criterion.min_value)
         labels = list(range(low, int(criterion.max_value) + 1))
         return labels, len(labels), code - low
