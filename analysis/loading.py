@@ -15,6 +15,7 @@ from analysis.engine.calibration import calibrated
 from annotations import selectors as annotations_selectors
 from annotations.models import Criterion, Project
 from annotations.selectors import JudgementColumns, JudgementFlag, RaterRecord
+from annotations.values import MAX_SCALE_CATEGORIES
 
 ITEM_TARGET = -1  # the step of a judgement about a whole item
 
@@ -118,10 +119,6 @@ def with_score_groups(
     return replace(data, score_groups=groups)
 
 
-# The most whole-number values an interval scale may have to be read as categories too.
-MAX_INTERVAL_CATEGORIES = 11
-
-
 def criterion_data_build(
     criterion: Criterion,
     judgements: JudgementArrays,
@@ -166,7 +163,7 @@ def _scale(criterion: Criterion, code: np.ndarray) -> tuple[list, int, np.ndarra
     if criterion.scale != Criterion.Scale.INTERVAL:
         return labels, len(labels), code
     width = criterion.max_value - criterion.min_value + 1
-    if len(code) and width <= MAX_INTERVAL_CATEGORIES and np.all(code == np.round(code)):
+    if len(code) and width <= MAX_SCALE_CATEGORIES and np.all(code == np.round(code)):
         # Whole-number scores on a short scale (e.g. 1..10) work as equally spaced categories
         # too. A wider one (0..100, 0..1e6) gets interval statistics on the values only:
         # category tables there cost (targets x k x k) and mean little.

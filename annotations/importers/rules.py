@@ -226,14 +226,19 @@ def criterion_problems(record: CriterionRecord) -> list[Problem]:
 
 
 def _unbounded(record: CriterionRecord) -> Problem | None:
+    for name, bound in (("min", record.min_value), ("max", record.max_value)):
+        problem = bound_problem(name, bound)
+        if problem is not None:
+            return problem
+    return None
+
+
+def bound_problem(name: str, bound: Any) -> Problem | None:
     """An interval bound that is not a number within ±MAX_INTERVAL_BOUND (compared as it is:
     float() of a 400-digit int overflows; NaN fails every comparison)."""
-    for name, bound in (("min", record.min_value), ("max", record.max_value)):
-        if not -MAX_INTERVAL_BOUND <= bound <= MAX_INTERVAL_BOUND:
-            return Problem(
-                name, f"must be a number from -{MAX_INTERVAL_BOUND:g} to {MAX_INTERVAL_BOUND:g}"
-            )
-    return None
+    if -MAX_INTERVAL_BOUND <= bound <= MAX_INTERVAL_BOUND:
+        return None
+    return Problem(name, f"must be a number from -{MAX_INTERVAL_BOUND:g} to {MAX_INTERVAL_BOUND:g}")
 
 
 def _label_problems(labels: list) -> list[Problem]:
