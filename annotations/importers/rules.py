@@ -19,6 +19,7 @@ from annotations.models import PAIRWISE_LABELS, Criterion, Item, Rater
 from annotations.values import ValueRule
 
 SOLUTION, RESPONSE, PAIR = Item.Kind.SOLUTION.value, Item.Kind.RESPONSE.value, Item.Kind.PAIR.value
+ITEM_TEXTS = ("prompt", "response", "response_a", "response_b", "reference_answer")
 ITEM_KINDS = frozenset(Item.Kind.values)  # `.values` builds a new list on every access
 TARGETS = frozenset(Criterion.Target.values)
 SCALES = frozenset(Criterion.Scale.values)
@@ -58,22 +59,49 @@ def too_long(name: str, text: str) -> Problem | None:
     return None
 
 
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored, or None: PostgreSQL refuses NUL in text and JSON, and
+    neither database takes a lone surrogate (json.loads reads "\\ud800")."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which the database cannot store"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (e.g. \\ud800), which is not valid Unicode text"
+    return None
+
+
 def json_problem(value: Any) -> str | None:
     """Why a JSON value cannot be stored, or None: NaN or an infinity (json.loads reads NaN,
-    Infinity and 1e999; JSON columns refuse them), or nesting deeper than MAX_DEPTH.
-    Iterative, so a deep value cannot overflow the stack here."""
+    Infinity and 1e999; JSON columns refuse them), nesting deeper than MAX_DEPTH, or a text
+    (value or key) that `text_problem` refuses. Iterative, so a deep value cannot overflow
+    the stack here."""
     stack = [(value, 0)]
     while stack:
         value, depth = stack.pop()
         if type(value) is float:
             if value != value or value in (float("inf"), float("-inf")):
                 return NOT_FINITE
+        elif type(value) is str:
+            problem = text_problem(value)
+            if problem:
+                return problem
         elif isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
                 return TOO_DEEP
-            inner = value.values() if isinstance(value, dict) else value
-            stack.extend((x, depth + 1) for x in inner)
+            if isinstance(value, dict):
+                stack.extend((key, depth + 1) for key in value)
+                value = value.values()
+            stack.extend((x, depth + 1) for x in value)
     return None
+
+
+def _text_problems(record: Any, *names: str) -> list[Problem]:
+    return [
+        Problem(name, problem)
+        for name in names
+        if isinstance(text := getattr(record, name), str) and (problem := text_problem(text))
+    ]
 
 
 def _json_problems(**values: Any) -> list[Problem]:
@@ -87,6 +115,9 @@ def rater_problems(record: "JudgementRecord | ScoreRecord") -> list[Problem]:
         for name in ("rater", "rater_group", "rater_model", "rater_prompt_version")
         if (problem := too_long(name, getattr(record, name))) is not None
     ]
+    problems += _text_problems(
+        record, "rater", "rater_group", "rater_model", "rater_prompt_version"
+    )
     return problems + _json_problems(rater_parameters=record.rater_parameters)
 
 
@@ -96,7 +127,8 @@ def judgement_problem(record: JudgementRecord) -> Problem | None:
     ms = record.time_spent_ms
     if ms is not None and (type(ms) is not int or not 0 <= ms <= 2_147_483_647):
         return Problem("time_spent_ms", "must be a whole number from 0 to 2147483647")
-    problems = _json_problems(meta=record.meta) if record.meta else []
+    problems = _text_problems(record, "rationale")
+    problems += _json_problems(meta=record.meta) if record.meta else []
     if isinstance(record.value, dict | list):  # a scalar is the value rule's to judge
         problems += _json_problems(value=record.value)
     return problems[0] if problems else None
@@ -199,6 +231,7 @@ def criterion_problems(record: CriterionRecord) -> list[Problem]:
     long_name = too_long("criterion", record.name)
     if long_name is not None:
         problems.append(Problem("name", long_name.message))
+    problems += _text_problems(record, "name")
     if problems:
         return problems
     if record.target not in TARGETS:
@@ -261,8 +294,13 @@ def item_problems(record: ItemRecord) -> list[Problem]:
     long_id = too_long("item", record.external_id)
     if long_id is not None:
         return [Problem("id", long_id.message)]
+    if problem := text_problem(record.external_id):
+        return [Problem("id", problem)]
     if record.meta and (problem := json_problem(record.meta)):
         return [Problem("meta", problem)]
+    texts = _text_problems(record, *ITEM_TEXTS) or _json_problems(steps=record.steps)
+    if texts:
+        return texts[:1]
     if record.kind not in ITEM_KINDS:
         return [Problem("kind", f"must be solution, response or pair, got {record.kind!r}")]
     if record.kind == SOLUTION and not record.steps:

@@ -285,7 +285,10 @@ class ImportWriter:
         problem = target_problem(record, criterion, item)
         # Most judgements carry nothing judgement_problem looks at: skip the call (1M lines).
         if problem is None and (
-            record.meta or record.time_spent_ms is not None or type(record.value) in (dict, list)
+            record.meta
+            or record.rationale
+            or record.time_spent_ms is not None
+            or type(record.value) in (dict, list)
         ):
             problem = judgement_problem(record)
         if problem is not None:

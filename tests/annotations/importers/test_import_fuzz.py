@@ -425,6 +425,44 @@ CASES = {
         _with(_judgebench(), "newsroom.json", _graded(10**10)),
         "newsroom.json line 1, field 'annotations[0].best': must be a number from -1e+09 to 1e+09",
     ),
+    # found by the fuzzer on PostgreSQL: NUL in the real-data formats' texts
+    "NUL in a processbench step": (
+        "processbench",
+        _with(_processbench(), "gsm8k.json", lambda e: [e[0] | {"steps": ["a\x00b"]}]),
+        "gsm8k.json line 1: contains a NUL character",
+    ),
+    "NUL in an mtbench judge": (
+        "mtbench",
+        _with(_mtbench(), "mt_bench_human.csv", lambda v: [v[0] | {"judge": "expert_\x00"}]),
+        "mt_bench_human.csv line 2",
+    ),
+    "lone surrogate in a summeval summary": (
+        "summeval",
+        _with(
+            _summeval(), "M10_outputs_annotations.jsonl", lambda s: [s[0] | {"decoded": "\ud800"}]
+        ),
+        "M10_outputs_annotations.jsonl line 1: contains a lone surrogate",
+    ),
+    "NUL in a score rater": (
+        "scores",
+        _with(_scores(), "scores.csv", lambda rows: [rows[0] | {"rater": "p\x00rm"}]),
+        "scores.csv line 2, field 'rater': contains a NUL character",
+    ),
+    "score past a float": (
+        "native",
+        native(
+            {
+                "type": "criterion",
+                "name": "v",
+                "target": "item",
+                "scale": "nominal",
+                "labels": ["ok", "bad"],
+                "error_labels": ["bad"],
+            },
+            {"type": "score", "item": "i1", "criterion": "v", "rater": "rm", "score": 10**400},
+        ),
+        "in.jsonl line 5, field 'score': must be a finite number",
+    ),  # fmt: skip
     "long score rater": (
         "scores",
         _with(_scores(), "scores.csv", lambda rows: [rows[0] | {"rater": "r" * 201}]),
