@@ -3,6 +3,7 @@
 
 import csv
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -27,27 +28,29 @@ REPORT_FILES = {
     "disagreements.csv": (Disagreement, DISAGREEMENT_COLUMNS),
     "charts.csv": (ChartData, CHART_COLUMNS),
 }
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula start at the beginning of the text or after any line break, delimiter or quote
+# inside it: a reader that splits rows at a bare carriage return (or reads line by line) may
+# start a cell at any of them, even in the middle of a cell that has no line break itself.
+FORMULA_START = re.compile(r"(^|[\r\n,\"])(?=[=+\-@\t\r])")
 
 
 def cell(value: object) -> object:
-    """A CSV cell safe to open in a spreadsheet.
+    """A CSV cell safe to open in a spreadsheet: the one rule for every CSV the app writes.
 
-    Text that starts like a formula gets a leading apostrophe (OWASP "CSV injection");
-    numbers stay numbers, so a negative kappa is still -0.12. Missing numbers are empty.
+    Text that starts like a formula, at its beginning or after any line break, comma or quote
+    inside it, gets an apostrophe there (OWASP "CSV injection"); the writer quotes every text cell
+    (`csv_lines`), so a line break stays inside its cell. Numbers stay numbers, so a negative
+    kappa is still -0.12. Missing numbers are empty.
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return "" if not math.isfinite(value) else repr(round(value, 6))
+        return "" if not math.isfinite(value) else round(value, 6)
     if isinstance(value, int):
         return value
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return FORMULA_START.sub(r"\1'", str(value))
 
 
 class _LineBuffer:
@@ -60,10 +63,15 @@ class _LineBuffer:
 
 
 def csv_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
+    """The lines of a CSV file: the header, then each row through `cell`.
+
+    Every text cell is quoted (QUOTE_NONNUMERIC), numbers are not: the writer's minimal
+    quoting would leave a bare carriage return unquoted, since its lines end with a newline.
+    """
     buffer = _LineBuffer()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    csv.writer(buffer, lineterminator="\n").writerow(columns)  # names: never need quoting
     yield buffer.line
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     for row in rows:
         writer.writerow([cell(v) for v in row])
         yield buffer.line

@@ -15,6 +15,7 @@ from analysis.engine.calibration import calibrated
 from annotations import selectors as annotations_selectors
 from annotations.models import Criterion, Project
 from annotations.selectors import JudgementColumns, JudgementFlag, RaterRecord
+from annotations.values import MAX_SCALE_CATEGORIES
 
 ITEM_TARGET = -1  # the step of a judgement about a whole item
 
@@ -161,8 +162,11 @@ def _scale(criterion: Criterion, code: np.ndarray) -> tuple[list, int, np.ndarra
     labels = criterion.value_labels
     if criterion.scale != Criterion.Scale.INTERVAL:
         return labels, len(labels), code
-    if len(code) and np.all(code == np.round(code)):
-        # Whole-number interval scores (e.g. 1..10) work as equally spaced categories too.
+    width = criterion.max_value - criterion.min_value + 1
+    if len(code) and width <= MAX_SCALE_CATEGORIES and np.all(code == np.round(code)):
+        # Whole-number scores on a short scale (e.g. 1..10) work as equally spaced categories
+        # too. A wider one (0..100, 0..1e6) gets interval statistics on the values only:
+        # category tables there cost (targets x k x k) and mean little.
         low = int(criterion.min_value)
         labels = list(range(low, int(criterion.max_value) + 1))
         return labels, len(labels), code - low

@@ -15,6 +15,10 @@ from typing import Any
 from annotations.models import PAIRWISE_LABELS, Criterion
 
 INTERVAL = Criterion.Scale.INTERVAL
+# The most grades a whole-number scale may have to be read as categories (1..10, 0..10); a
+# wider one (0..100) is an interval scale: category tables there cost k x k per target and say
+# little. The judgebench importer and the reports (analysis/loading.py) both follow it.
+MAX_SCALE_CATEGORIES = 11
 
 
 class ValueRejected(ValueError):

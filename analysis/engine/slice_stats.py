@@ -57,6 +57,9 @@ def within_groups(arrays: SliceArrays, boot: Bootstrap) -> Iterator[Stat]:
         judged = (~np.isnan(group.codes)).sum(axis=1) >= 2
         if arrays.categorical and group.codes.shape[1] >= 2 and judged.any():
             yield from _within_categorical(arrays, name, group.codes, boot)
+        elif arrays.scale == "interval" and group.codes.shape[1] >= 2 and judged.any():
+            est = stats.krippendorff_alpha_interval_values(group.codes, **boot.kwargs())
+            yield Stat(name, name, "krippendorff_alpha", est)
 
 
 def _within_categorical(

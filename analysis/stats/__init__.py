@@ -23,7 +23,7 @@ Input conventions
 """
 
 from analysis.stats.agreement import consensus, percent_agreement
-from analysis.stats.alpha import krippendorff_alpha
+from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_interval_values
 from analysis.stats.alt_test import AltTestResult, alt_test
 from analysis.stats.bias import longer_wins, position_consistency
 from analysis.stats.bootstrap import Resampler
@@ -76,6 +76,7 @@ __all__ = [
     "gwet_ac1",
     "human_ceiling_gap",
     "krippendorff_alpha",
+    "krippendorff_alpha_interval_values",
     "longer_wins",
     "missed_error_rate",
     "percent_agreement",

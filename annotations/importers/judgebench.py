@@ -41,7 +41,8 @@ from django.utils.text import slugify
 from annotations.importers.errors import FieldError, LineError, Origin
 from annotations.importers.reading import json_entries, load_json
 from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
-from annotations.values import ValueRejected, ValueRule
+from annotations.importers.rules import bound_problem
+from annotations.values import MAX_SCALE_CATEGORIES, ValueRejected, ValueRule
 
 RESPONSE_FIELDS = ("response", "output", "summary", "hypothesis", "generation", "target", "answer")
 
@@ -121,7 +122,12 @@ def _criterion(definition: Any, origin: Origin, instances: list) -> tuple[str, C
     if not _is_whole(worst) or not _is_whole(best) or worst == best:
         raise FieldError("worst", f"worst and best must be two whole numbers, got {worst}, {best}")
     worst, best = int(worst), int(best)
-    if all(_is_whole(score) for score in _scores(instances, name) if score is not None):
+    # Before any rule is built from them: a value's message formats the bounds as floats.
+    problem = bound_problem("worst", worst) or bound_problem("best", best)
+    if problem is not None:
+        raise FieldError(*problem)
+    short = abs(best - worst) < MAX_SCALE_CATEGORIES
+    if short and all(_is_whole(score) for score in _scores(instances, name) if score is not None):
         step = 1 if best > worst else -1
         labels = list(range(worst, best + step, step))
         return name, CriterionRecord(
@@ -148,7 +154,8 @@ def _scores(instances: list, metric: str) -> Iterator[Any]:
 
 
 def _is_whole(value: Any) -> bool:
-    return _is_number(value) and float(value).is_integer()
+    # An int is whole as it is: float() of a 400-digit int overflows.
+    return type(value) is int or (_is_number(value) and float(value).is_integer())
 
 
 def _instance(

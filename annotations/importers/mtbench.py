@@ -151,7 +151,7 @@ def _kind(path: Path) -> tuple[str, LineError | None]:
     if head.lstrip().startswith("{"):
         try:
             obj = json.loads(head)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or too deep: the lines say which
             obj = {}
         if isinstance(obj, dict) and "turns" in obj:
             return "questions", None
@@ -161,7 +161,10 @@ def _kind(path: Path) -> tuple[str, LineError | None]:
             return "answers", None
         message = "is neither question.jsonl nor an answer file (no turns or choices)"
         return "", LineError(Origin(path.name, 1), "", message)
-    header = next(csv.reader([head]), [])
+    try:
+        header = next(csv.reader([head]), [])
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        return "", LineError(Origin(path.name, 1), "", f"is not an MT-bench vote CSV ({exc})")
     missing = [name for name in CSV_COLUMNS if name not in header]
     if missing:
         message = f"is not an MT-bench vote CSV: missing column(s) {', '.join(missing)}"

@@ -29,6 +29,7 @@ from annotations.importers.records import (
     Record,
     ScoreRecord,
 )
+from annotations.importers.rules import TOO_DEEP, json_problem
 
 DECODER = msgspec.json.Decoder(Line)
 TYPES: dict[str, type[Line]] = {
@@ -58,8 +59,8 @@ def parse_lines(lines: Iterable[bytes | str], source: str = "") -> Iterator[Reco
         if type(line) is bytes and b"\\u" not in line:
             try:
                 record = decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError):
-                pass
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                pass  # the careful way names what is wrong
             else:
                 record.origin = Origin(source, number)
                 yield record
@@ -79,6 +80,8 @@ def read_line(line: bytes | str, origin: Origin) -> Record | None:
         return LineError(origin, "", f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
         return LineError(origin, "", "is not UTF-8 text")
+    except RecursionError:  # json's C decoder stops at Python's recursion limit
+        return LineError(origin, "", TOO_DEEP)
     except ValueError:  # an integer of more than 4,300 digits (Python's limit)
         return LineError(origin, "", "has a number too long to read")
     return read_object(obj, origin)
@@ -89,6 +92,8 @@ def read_object(obj: Any, origin: Origin) -> Record:
     of one line, for callers that have JSON already (the bulk judgement API)."""
     if not isinstance(obj, dict):
         return LineError(origin, "", "must be a JSON object")
+    if json_problem(obj) == TOO_DEEP:  # before anything below walks it recursively
+        return LineError(origin, "", TOO_DEEP)
     problem = _unstorable(obj)
     if problem:
         return LineError(origin, "", problem)

@@ -39,7 +39,7 @@ def score_problem(
         return Problem("criterion", message)
     if item is None:
         return Problem("item", f"unknown item {record.item!r}")
-    if not math.isfinite(record.score):
+    if not _finite(record.score):
         return Problem("score", "must be a finite number")
     if pairwise and not 0 <= record.score <= 1:
         message = (
@@ -48,6 +48,13 @@ def score_problem(
         )
         return Problem("score", message)
     return target_problem(record, criterion, item)
+
+
+def _finite(score: float) -> bool:
+    try:
+        return math.isfinite(score)
+    except OverflowError:  # an int too large for a float (the column is one)
+        return False
 
 
 @dataclass(slots=True)

@@ -31,6 +31,8 @@ from annotations.importers.rules import (
     CriterionInfo,
     ItemInfo,
     criterion_problems,
+    judgement_problem,
+    rater_problems,
     record_definition_key,
     target_problem,
 )
@@ -225,6 +227,11 @@ class ImportWriter:
             message = f"must be human or model, got {record.rater_kind!r}"
             self.errors.add(record.origin, "rater_kind", message)
             return None
+        problems = rater_problems(record)
+        for problem in problems:
+            self.errors.add(record.origin, *problem)
+        if problems:
+            return None
         rater = Rater.objects.create(
             project=self.project,
             name=record.rater,
@@ -276,6 +283,14 @@ class ImportWriter:
             self.errors.add(origin, "item", f"unknown item {record.item!r}")
             return
         problem = target_problem(record, criterion, item)
+        # Most judgements carry nothing judgement_problem looks at: skip the call (1M lines).
+        if problem is None and (
+            record.meta
+            or record.rationale
+            or record.time_spent_ms is not None
+            or type(record.value) in (dict, list)
+        ):
+            problem = judgement_problem(record)
         if problem is not None:
             self.errors.add(origin, *problem)
             return

@@ -219,7 +219,7 @@ def test_it_neutralises_formula_text_but_keeps_numbers():
     assert cell("@SUM(A1)") == "'@SUM(A1)"
     assert cell("\tx") == "'\tx"
     assert cell("-cmd") == "'-cmd"
-    assert cell(-0.25) == "-0.25"
+    assert cell(-0.25) == -0.25
     assert cell(-3) == -3
     assert cell(float("nan")) == ""
     assert cell("plain") == "plain"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from annotations import services
 from annotations.errors import DomainError
@@ -21,18 +22,21 @@ class Command(BaseCommand):
         for path in options["files"]:
             if not path.exists():
                 raise CommandError(f"{path}: no such file")
-        project = services.project_get_or_create(name=options["project"])
 
         def progress(lines: int) -> None:
             self.stderr.write(f"  {lines:,} records read", ending="\r")
 
         try:
-            counts = services.items_import(
-                project=project,
-                paths=options["files"],
-                format=options["format"],
-                progress=progress if options["verbosity"] > 1 else None,
-            )
+            # One transaction with the import: a failed import into a new name leaves no
+            # empty project behind (all or nothing, as the README promises).
+            with transaction.atomic():
+                project = services.project_get_or_create(name=options["project"])
+                counts = services.items_import(
+                    project=project,
+                    paths=options["files"],
+                    format=options["format"],
+                    progress=progress if options["verbosity"] > 1 else None,
+                )
         except DomainError as exc:
             for line in exc.errors:
                 self.stderr.write(line)
