@@ -202,3 +202,22 @@ def test_it_answers_any_posted_move_with_a_page_or_a_redirect(
     groups = dict(Rater.objects.filter(user__isnull=False).values_list("user_id", "group"))
     for member in Membership.objects.filter(project=pool, user_id__in=groups):
         assert groups[member.user_id] == member.rater_group  # rater and membership move together
+
+
+@pytest.mark.django_db
+def test_it_compares_each_rater_only_with_the_raters_of_their_own_group(pool):
+    """A crowd of two is its own pool: the experts' numbers leave it out, and its members are
+    measured against each other (as a large crowd would otherwise outvote a few experts)."""
+    Rater.objects.filter(project=pool, name__in=["e3", "e4"]).update(group="crowd")
+    names, matrix = _codes(pool)  # ordered by group, then name
+    rows = {row.name: row for row in annotator_qc(project=pool).rows}
+    groups = dict(Rater.objects.filter(project=pool, kind="human").values_list("name", "group"))
+    for group in ("crowd", "expert"):
+        members = [i for i, name in enumerate(names) if groups[name] == group]
+        expected = pool_agreement(matrix[:, members], n_categories=2)
+        for i, estimate in zip(members, expected, strict=True):
+            cell = rows[names[i]].agreement[0]
+            assert cell.estimate.value == pytest.approx(estimate.value, nan_ok=True)
+            assert cell.estimate.n_items == estimate.n_items
+    # Against e1, e2 and bob only, e3's contradiction no longer lowers anyone's majority.
+    assert rows["e3"].agreement[0].estimate.n_items == rows["e4"].agreement[0].estimate.n_items
