@@ -159,6 +159,4 @@ def _score_judge(row: ResultRow) -> Headline:
 
 def headlines(run) -> list[Headline]:
     """The headlines of a stored, finished run (see `headline_texts`)."""
-    return headline_texts(
-        selectors.shortfall_rows(run=run), selectors.result_rows(run=run, slice_key="all")
-    )
+    return headline_texts(*selectors.headline_inputs(run_ids=[run.pk])[run.pk])

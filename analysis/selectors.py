@@ -6,7 +6,7 @@ The judgements a report computes on are read by `analysis.loading`.
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from analysis.models import AgreementRun, ReportDocument
+from analysis.models import AgreementResult, AgreementRun, ReportDocument, ShortfallResult
 from analysis.schema import ChartRow, ResultRow, ShortfallRow, column_names, row_from_stored
 from annotations import selectors as annotations_selectors
 from annotations.models import Project
@@ -74,6 +74,19 @@ def shortfall_rows(*, run: AgreementRun) -> list[ShortfallRow]:
     """A run's shortfall rows in rank order, as the engine made them."""
     values = run.shortfall.order_by("rank").values(*column_names(ShortfallRow))
     return [row_from_stored(ShortfallRow, v) for v in values]
+
+
+def headline_inputs(*, run_ids: list[int]) -> dict[int, tuple[list[ShortfallRow], list[ResultRow]]]:
+    """Per run: its shortfall rows in rank order and its overall result rows, what
+    `analysis.headline` reads; two queries however many runs (the overview reads them all)."""
+    found: dict[int, tuple[list[ShortfallRow], list[ResultRow]]] = {pk: ([], []) for pk in run_ids}
+    shortfall = ShortfallResult.objects.filter(run_id__in=run_ids).order_by("run_id", "rank")
+    for values in shortfall.values("run_id", *column_names(ShortfallRow)):
+        found[values.pop("run_id")][0].append(row_from_stored(ShortfallRow, values))
+    overall = AgreementResult.objects.filter(run_id__in=run_ids, slice="all").order_by("pk")
+    for values in overall.values("run_id", *column_names(ResultRow)):
+        found[values.pop("run_id")][1].append(row_from_stored(ResultRow, values))
+    return found
 
 
 def chart_rows(*, run: AgreementRun) -> list[ChartRow]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, Subquery
 
-from analysis.headline import headlines
+from analysis import selectors
+from analysis.headline import headline_texts
 from analysis.models import AgreementRun
 from annotations import overview
 from annotations.models import Project
@@ -27,12 +28,12 @@ class ProjectCard:
         return bool(self.summary.jobs) or run_active
 
 
-def report_headlines(run: AgreementRun) -> tuple[str, ...]:
-    """The report's verdicts in words (`analysis.headline`), once it is done: two queries
-    per project with a finished report."""
-    if run.status != AgreementRun.Status.DONE:
-        return ()
-    return tuple(h.text for h in headlines(run))
+def report_headlines(*, runs: list[AgreementRun]) -> dict[int, tuple[str, ...]]:
+    """Run id -> the verdicts in words (`analysis.headline`) of each finished run; two
+    queries for all of them."""
+    done = [run.pk for run in runs if run.status == AgreementRun.Status.DONE]
+    inputs = selectors.headline_inputs(run_ids=done)
+    return {pk: tuple(h.text for h in headline_texts(*inputs[pk])) for pk in done}
 
 
 def latest_runs(*, projects: list[Project]) -> dict[int, AgreementRun]:
@@ -53,9 +54,9 @@ def user_sees_overview(*, user: AbstractBaseUser) -> bool:
 def overview_cards(*, user: AbstractBaseUser) -> list[ProjectCard]:
     projects = overview.projects_led(user=user)
     runs = latest_runs(projects=projects)
+    texts = report_headlines(runs=list(runs.values()))
     cards = []
     for summary in overview.project_overviews(projects=projects):
         run = runs.get(summary.project.pk)
-        texts = report_headlines(run) if run is not None else ()
-        cards.append(ProjectCard(summary, run, texts))
+        cards.append(ProjectCard(summary, run, texts.get(run.pk, ()) if run else ()))
     return cards
