@@ -203,6 +203,25 @@ def _own_answers(assignment: Assignment) -> list[OwnAnswer]:
     return [OwnAnswer(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class FirstTurn:
+    """A second-turn pair's first turn: both assistants' answers to the turn-1 question, left
+    to right as this annotator sees the pair (the turn-1 question is in the item's prompt)."""
+
+    answers: tuple[str, str]
+
+
+def item_first_turn(*, assignment: Assignment) -> FirstTurn | None:
+    """The turn-1 answers the MT-bench importer keeps in a turn-2 pair's meta; None for any
+    other item. Only these two keys are read: the rest of the meta (models' names, labels)
+    never reaches an annotator."""
+    meta = assignment.item.meta or {}
+    first = (meta.get("turn1_answer_a"), meta.get("turn1_answer_b"))
+    if assignment.item.kind != Item.Kind.PAIR or not all(isinstance(a, str) for a in first):
+        return None
+    return FirstTurn(answers=first[::-1] if assignment.swapped else first)
+
+
 def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = None) -> ItemSheet:
     """The annotator's view of an assignment (read with its item and project), filled with
     their own earlier judgements; `posted` form values take precedence."""

@@ -97,6 +97,7 @@ def _render_item(
         "project": project,
         "sheet": sheet,
         "item": sheet.item,
+        "first_turn": selectors.item_first_turn(assignment=assignment),
         "progress": selectors.queue_progress(user=request.user, project=project),
         "previous": previous,
         "guidelines": guidelines_html(project.guidelines),

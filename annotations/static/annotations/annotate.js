@@ -5,16 +5,13 @@
   "use strict";
 
   // ---- LaTeX (also on the guidelines page) -----------------------------------------------
+  // The server marks maths (annotations/annotate/markdown.py): each span.math holds its TeX as
+  // text; nothing here looks for delimiters.
   function renderMath() {
-    if (typeof window.renderMathInElement !== "function") return;
-    document.querySelectorAll(".tex, .guidelines").forEach(function (el) {
-      window.renderMathInElement(el, {
-        delimiters: [
-          { left: "$$", right: "$$", display: true },
-          { left: "\\[", right: "\\]", display: true },
-          { left: "\\(", right: "\\)", display: false },
-          { left: "$", right: "$", display: false },
-        ],
+    if (!window.katex) return;
+    document.querySelectorAll("span.math").forEach(function (el) {
+      window.katex.render(el.textContent, el, {
+        displayMode: el.classList.contains("display"),
         throwOnError: false,
         trust: false,
         strict: "ignore",

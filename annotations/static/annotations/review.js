@@ -1,18 +1,14 @@
-// The lead's item page: LaTeX (vendored KaTeX), and j/n and k/p to walk the list the page was
+// The lead's item page: maths (vendored KaTeX), and j/n and k/p to walk the list the page was
 // opened from (the links carry its filters). Keys typed into a field are left alone.
 (function () {
   "use strict";
 
+  // The server marks maths (annotations/annotate/markdown.py): each span.math holds its TeX.
   function renderMath() {
-    if (typeof window.renderMathInElement !== "function") return;
-    document.querySelectorAll(".review .tex").forEach(function (el) {
-      window.renderMathInElement(el, {
-        delimiters: [
-          { left: "$$", right: "$$", display: true },
-          { left: "\\[", right: "\\]", display: true },
-          { left: "\\(", right: "\\)", display: false },
-          { left: "$", right: "$", display: false },
-        ],
+    if (!window.katex) return;
+    document.querySelectorAll(".review span.math").forEach(function (el) {
+      window.katex.render(el.textContent, el, {
+        displayMode: el.classList.contains("display"),
         throwOnError: false,
         trust: false,
         strict: "ignore",
