@@ -75,7 +75,7 @@ def _inline(text: str, start: int, opener: str, closer: str) -> Math | None:
             body.append(text[i : i + 2])
             i += 2
         elif c.isspace():
-            j = i
+            j = i + 1 if c not in " \t\n" else i  # another space character stands alone
             while j < len(text) and text[j] in " \t":
                 j += 1
             if j < len(text) and text[j] == "\n":
