@@ -4,7 +4,8 @@
 - Raw HTML in the source is escaped and links or images with an unsafe scheme (``javascript:``,
   ``data:``, ...) point nowhere.
 - Fenced code blocks are highlighted by Pygments on the server (CSS classes, no inline styles);
-  tables and lists follow Python-Markdown with its ``tables`` and ``sane_lists`` extensions.
+  tables and lists follow Python-Markdown with its ``tables`` and ``sane_lists`` extensions;
+  a single newline is a line break (``nl2br``).
 - Maths is found here, not by scanning delimiters in the browser: ``$...$`` by pandoc's
   ``tex_math_dollars`` rule (see `scan_math`), ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``, and a
   bare ``\\boxed{...}`` outside any delimiter. Each becomes ``<span class="math inline">`` or
@@ -204,6 +205,9 @@ _EXTENSIONS = [
     _Sanitise(),
     "tables",
     "sane_lists",
+    # A single newline is a line break: answers and steps are written for chat windows, and
+    # poems, addresses and "First, ...\nSecond, ..." steps keep their lines.
+    "nl2br",
     "fenced_code",
     "codehilite",
 ]
@@ -213,7 +217,7 @@ _EXTENSION_CONFIGS = {
 }
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)  # at most ~25 MB for 50k-character answers
 def _render(text: str) -> str:
     return markdown.markdown(text, extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
 
