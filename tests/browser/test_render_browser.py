@@ -108,7 +108,9 @@ def test_it_stacks_a_pair_on_a_narrow_screen_without_sideways_scroll(
 def test_it_colours_code_for_dark_mode(demo_items, live_server, new_page, screenshot):
     page = new_page(viewport=WIDE, color_scheme="dark")
     login_and_open(page, live_server, "mt")
-    background = page.locator(".highlight").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    background = page.locator(".highlight").first.evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
     assert sum(map(int, re.findall(r"\d+", background)[:3])) < 150, background  # dark, not #f8f8f8
     page.locator("#item-form > .answers .highlight").first.scroll_into_view_if_needed()
     screenshot(page, "render-dark-pair", full_page=False)

@@ -65,7 +65,8 @@ def test_it_renders_a_solution_with_steps_key_hints_and_escaped_text(bob, study)
     assert "<kbd>1</kbd>correct" in page and "<kbd>2</kbd>incorrect" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
-    assert 'Find <span class="math inline">x</span> if <span class="math inline">x^2 = 4</span>' in page
+    maths = '<span class="math inline">x</span> if <span class="math inline">x^2 = 4</span>'
+    assert f"Find {maths}" in page
     assert "csrfmiddlewaretoken" in page
     assert "katex.min.js" in page and "annotate.js" in page
     assert " checked" not in page

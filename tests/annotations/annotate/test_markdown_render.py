@@ -35,7 +35,7 @@ def test_it_reads_pandocs_maths_examples_as_maths():
 
 
 def test_it_keeps_pandocs_non_maths_examples_as_text():
-    money = "$22,000 is a *lot* of money.  So is $34,000.\n(It worked if \"lot\" is emphasized.)"
+    money = '$22,000 is a *lot* of money.  So is $34,000.\n(It worked if "lot" is emphasized.)'
     assert maths(money) == []
     assert "<em>lot</em>" in markdown_html(money)
     assert maths("Shoes ($20) and socks ($5).") == []
@@ -82,7 +82,11 @@ def test_it_renders_markdown_lists_tables_and_highlighted_code():
         "```python\ndef f(x):\n    return '$a$'\n```\n"
     )
     html = markdown_html(text)
-    assert "<ol>" in html and "<table>" in html and '<td><span class="math inline">x</span></td>' in html
+    assert (
+        "<ol>" in html
+        and "<table>" in html
+        and '<td><span class="math inline">x</span></td>' in html
+    )
     assert '<div class="highlight"><pre>' in html and '<span class="k">def</span>' in html
     assert "$a$" in html  # maths is not looked for inside code
 

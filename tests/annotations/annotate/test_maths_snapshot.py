@@ -7,7 +7,8 @@ The snapshot lists, for each distinct text holding any maths, the maths spans in
 a change that turns text into maths (or maths into text) anywhere fails here, naming the text.
 Regenerate it after a deliberate change, then read the diff:
 
-    UPDATE_MATHS_SNAPSHOT=1 .venv/bin/python -m pytest tests/annotations/annotate/test_maths_snapshot.py
+    UPDATE_MATHS_SNAPSHOT=1 .venv/bin/python -m pytest \
+        tests/annotations/annotate/test_maths_snapshot.py
 """
 
 import html
@@ -123,7 +124,13 @@ def test_it_keeps_the_gsm8k_dollar_amounts_as_text():
     }
     assert len({key.split()[1] for key in dollars}) == 30
     # Pairing each `$` with the next, as the old client-side rule did, reads words as maths...
-    old = [k for k, t in dollars.items() if any(map(_reads_words_as_maths, re.findall(r"\$([^$]+)\$", t)))]
+    old = [
+        k
+        for k, t in dollars.items()
+        if any(map(_reads_words_as_maths, re.findall(r"\$([^$]+)\$", t)))
+    ]
     assert len(old) >= 20
     # ... pandoc's rule never does, on any demo text.
-    assert [k for k, t in demo_texts().items() if any(_reads_words_as_maths(m) for m in maths_of(t))] == []
+    assert [
+        k for k, t in demo_texts().items() if any(_reads_words_as_maths(m) for m in maths_of(t))
+    ] == []
