@@ -1,4 +1,5 @@
-"""The audit log: what leads did in a project, append-only.
+"""The audit log: what leads did in a project, append-only (and one annotator action leads
+want to see: stored answers replaced after an edit conflict).
 
 Services that perform a lead's action (an import, a gold or flag change, a membership or group
 change, a report or judge run, a download, a token) call `audit_record` once, inside their own
@@ -39,6 +40,8 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Data exported"
     RATER_TOKEN_CREATE = "token.rater_create", "Rater API key created"
     API_TOKEN_CREATE = "token.api_create", "User API token created"
+    # An annotator's, not a lead's: the leads see who replaced stored answers after a conflict.
+    ANSWERS_OVERWRITE = "answers.overwrite", "Annotator replaced stored answers"
 
 
 class AppendOnlyError(Exception):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/<slug:slug>/", views.project_detail, name="project-detail"),
     path("projects/<slug:slug>/imports/", views.import_create, name="import-create"),
     path("projects/<slug:slug>/audit/", views.audit_log, name="audit-log"),
+    path("imports/format/", views.import_format, name="import-format"),
     path("imports/<int:job_id>/", views.import_detail, name="import-detail"),
     path("imports/<int:job_id>/status/", views.import_status, name="import-status"),
     path("annotate/", include("annotations.annotate.urls")),

@@ -12,6 +12,7 @@ from annotations import selectors, services
 from annotations.audit import AuditAction, audit_events_for_lead
 from annotations.errors import DomainError
 from annotations.forms import ImportForm
+from annotations.importers import FORMATS, format_docs
 
 
 @login_required
@@ -53,6 +54,19 @@ def import_create(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("annotations:import-detail", job_id=job.pk)
     context = {"project": project, "is_lead": True, "form": form, "jobs": []}
     return render(request, "annotations/project_detail.html", context, status=400)
+
+
+@login_required
+def import_format(request: HttpRequest) -> HttpResponse:
+    """The native import format with examples (what the import form's help points to); the
+    same for every signed-in user: it is documentation, it names nothing of any project."""
+    context = {
+        "lines": format_docs.import_format_docs(),
+        "examples": format_docs.EXAMPLES,
+        "scores_csv": format_docs.SCORES_CSV,
+        "formats": sorted(FORMATS),
+    }
+    return render(request, "annotations/import_format.html", context)
 
 
 @login_required

@@ -125,6 +125,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("annotations:import-create", "POST"): "L 404 404 403 400 404 400",
     ("annotations:audit-log", "GET"): "L 404 404 403 200 404 200",
     ("annotations:audit-log", "POST"): "L 404 404 403 200 404 200",
+    ("annotations:import-format", "GET"): "L 200 200 200 200 200 200",
+    ("annotations:import-format", "POST"): "L 200 200 200 200 200 200",
     ("annotations:import-detail", "GET"): "L 404 404 404 200 404 200",
     ("annotations:import-detail", "POST"): "L 404 404 404 200 404 200",
     ("annotations:import-status", "GET"): "L 404 404 404 200 404 200",

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from annotations.annotate import api_schema, selectors, services
 from annotations.annotate.queue_sql import TokenAuthenticationPrepared
-from annotations.annotate.rules import MAX_RATIONALE, LabelInput, Submission
+from annotations.annotate.rules import MAX_RATIONALE, LabelInput, Submission, SubmissionConflict
 from annotations.annotate.sheet import Group, ItemSheet
 from annotations.api_parsers import TOO_DEEP
 from annotations.api_schema import AUTHENTICATED, errors
@@ -61,6 +61,9 @@ def sheet_data(sheet: ItemSheet) -> dict:
         "error_ends_solution": sheet.error_ends_solution,
         "questions": [_group_data(g, sheet.stored) for g in sheet.groups],
         "rationale": sheet.rationale,
+        # The stored answers' version: send it back as `base_submission_id` to be refused
+        # (409) rather than replace answers stored since by another client.
+        "version": None if claim.submission_id is None else str(claim.submission_id),
         "url": url,
         # Submit and skip nest under the item's URL (api_urls.py); one reverse() is enough.
         "submit_url": url + "submit/",
@@ -124,6 +127,10 @@ class SubmitInput(msgspec.Struct):
     labels: Annotated[list[Label], msgspec.Meta(max_length=5000)]
     rationale: Annotated[str, msgspec.Meta(max_length=MAX_RATIONALE)] = ""
     time_spent_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
+    # Absent: the submission replaces whatever is stored (an edit); given (null: nothing
+    # stored yet), the same conflict rule as the item page (`rules.submission_conflict`).
+    base_submission_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    overwrite: uuid.UUID | None = None
 
 
 def submit_input(request: Request) -> SubmitInput:
@@ -143,6 +150,12 @@ def submit_input(request: Request) -> SubmitInput:
     return data
 
 
+def _conflict_response(exc: SubmissionConflict) -> HttpResponse:
+    return HttpResponse(
+        msgspec.json.encode(exc.as_data()), content_type="application/json", status=409
+    )
+
+
 class AssignmentSubmitApi(APIView):
     """Store the user's answers for an item of their queue: a JSON body with submission_id,
     labels ([{criterion, step, value}]), rationale and time_spent_ms."""
@@ -153,7 +166,14 @@ class AssignmentSubmitApi(APIView):
 
     @extend_schema(
         request=api_schema.SubmitInput,
-        responses={200: api_schema.SubmitOutput, **errors(*AUTHENTICATED, 400, 404, 415)},
+        responses={
+            200: api_schema.SubmitOutput,
+            409: OpenApiResponse(
+                description="Other answers were stored since `base_submission_id`: "
+                "`conflict` holds them and their `version`; resend with `overwrite` set to it."
+            ),
+            **errors(*AUTHENTICATED, 400, 404, 415),
+        },
     )
     def post(self, request: Request, slug: str, item_id: int) -> HttpResponse:
         try:
@@ -167,14 +187,23 @@ class AssignmentSubmitApi(APIView):
             labels=[LabelInput(x.criterion, x.step, x.value) for x in data.labels],
             rationale=data.rationale,
             time_spent_ms=data.time_spent_ms,
+            overwrite=data.overwrite,
+            **(
+                {}
+                if data.base_submission_id is msgspec.UNSET
+                else {"base": data.base_submission_id}
+            ),
         )
-        result = services.assignment_submit(
-            user=request.user,
-            slug=slug,
-            item_id=item_id,
-            submission=submission,
-            prefetched=request.auth,
-        )
+        try:
+            result = services.assignment_submit(
+                user=request.user,
+                slug=slug,
+                item_id=item_id,
+                submission=submission,
+                prefetched=request.auth,
+            )
+        except SubmissionConflict as exc:
+            return _conflict_response(exc)
         return _json(
             {
                 "item": result.item_id,

@@ -52,6 +52,9 @@ class ItemSheetOutput(serializers.Serializer):
     error_ends_solution = serializers.BooleanField()
     questions = QuestionOutput(many=True)
     rationale = serializers.CharField(allow_blank=True)
+    version = serializers.UUIDField(
+        allow_null=True, help_text="The stored answers' version (null: none stored)."
+    )
     url = serializers.CharField()
     submit_url = serializers.CharField()
     skip_url = serializers.CharField()
@@ -68,6 +71,17 @@ class SubmitInput(serializers.Serializer):
     labels = LabelInput(many=True, max_length=5000)
     rationale = serializers.CharField(required=False, allow_blank=True, max_length=MAX_RATIONALE)
     time_spent_ms = serializers.IntegerField(required=False, min_value=0)
+    base_submission_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The `version` the answers were made against (null: none stored); when "
+        "other answers were stored since, the submit is refused with 409. Absent: replace.",
+    )
+    overwrite = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="After a 409: the stored `version` you choose to replace.",
+    )
 
 
 class SubmitOutput(serializers.Serializer):

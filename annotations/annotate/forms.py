@@ -12,11 +12,30 @@ from annotations.models import Criterion
 
 
 class SubmitForm(forms.Form):
-    """The scalar fields of a submission; the labels are read by `labels_from_post`."""
+    """The scalar fields of a submission; the labels are read by `labels_from_post`.
+
+    `base_submission_id` is the version of the stored answers the page was rendered with
+    (blank: none stored), `overwrite` the stored version the annotator chose to replace after a
+    conflict, `criteria` the ids of the criteria the page asked (see `rules.Submission`).
+    """
 
     submission_id = forms.UUIDField()
     rationale = forms.CharField(required=False, max_length=MAX_RATIONALE, strip=True)
     time_spent_ms = forms.IntegerField(required=False, min_value=0)
+    base_submission_id = forms.UUIDField(required=False)
+    overwrite = forms.UUIDField(required=False)
+    criteria = forms.RegexField(regex=r"^\d{1,18}(,\d{1,18}){0,999}$", required=False)
+
+    def submission_fields(self) -> dict:
+        """The optional fields as `Submission` arguments; a form without the base field (not
+        rendered by this app's page) does not say what it was made against."""
+        data = self.cleaned_data
+        fields: dict = {"overwrite": data["overwrite"]}
+        if "base_submission_id" in self.data:
+            fields["base"] = data["base_submission_id"]
+        if data["criteria"]:
+            fields["criteria"] = frozenset(int(x) for x in data["criteria"].split(","))
+        return fields
 
 
 def labels_from_post(*, data: QueryDict, sheet: ItemSheet) -> list[LabelInput]:

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from annotations.annotate import rules, selectors
 from annotations.annotate.raters import rater_for_user
-from annotations.annotate.rules import JudgementRow, Submission, SubmitResult
+from annotations.annotate.rules import JudgementRow, Submission, SubmissionConflict, SubmitResult
 from annotations.annotate.sheet import ItemSheet
+from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
 from annotations.models import Assignment, GoldItem, Item, Judgement, Project, Rater, Step
 
@@ -172,6 +173,42 @@ def _changes(assignment: Assignment, submission: Submission, rows: list[Judgemen
     return changes
 
 
+def _conflict_check(
+    assignment: Assignment, submission: Submission, rows: list[JudgementRow]
+) -> SubmitResult | None:
+    """None when the submission may be written over what is stored (`rules.submission_conflict`);
+    a repeat when it stores what is stored already; SubmissionConflict otherwise."""
+    if not rules.submission_conflict(
+        stored_version=assignment.submission_id, submission=submission
+    ):
+        return None
+    stored = selectors.own_answers_described(assignment=assignment)
+    if rules.same_answers(rows, stored, submission.rationale):
+        return _repeated(assignment)
+    rationale = stored[0]["rationale"] if stored else ""
+    raise SubmissionConflict(version=assignment.submission_id, stored=stored, rationale=rationale)
+
+
+def _overwrite_record(
+    user: AbstractBaseUser, assignment: Assignment, submission: Submission, replaced: object
+) -> None:
+    """The audit event of a confirmed overwrite of the stored version `replaced` (inside the
+    submit's transaction); nothing for a submission made against that version."""
+    if submission.base is rules.UNCHECKED or submission.base == replaced:
+        return
+    audit_record(
+        actor=user,
+        project=assignment.project,
+        action=AuditAction.ANSWERS_OVERWRITE,
+        target=assignment.item,
+        detail={
+            "item": assignment.item_id,
+            "replaced": str(submission.overwrite),
+            "by": str(submission.submission_id),
+        },
+    )
+
+
 def assignment_submit(
     *, user: AbstractBaseUser, slug: str, item_id: int, submission: Submission
 ) -> SubmitResult:
@@ -185,6 +222,10 @@ def assignment_submit(
     the assignment was read in (status, submission id, time spent). If that state has moved
     on (a retry racing its original, another tab), the UPDATE matches nothing and the checks
     are made again on the row locked with SELECT ... FOR UPDATE.
+
+    A submission that says which stored answers it was made against (`Submission.base`) is
+    refused with SubmissionConflict when other answers were stored since, unless it stores
+    the same answers (a repeat) or its author confirmed replacing them (`overwrite`; audited).
     """
     assignment = selectors.assignment_get_for_annotator(user=user, slug=slug, item_id=item_id)
     if assignment.submission_id == submission.submission_id:
@@ -197,7 +238,10 @@ def assignment_submit(
         labels=submission.labels,
         error_ends_solution=project.error_ends_solution,
         rationale=submission.rationale,
+        asked=submission.criteria,
     )
+    if (answered := _conflict_check(assignment, submission, rows)) is not None:
+        return answered
     rater = rater_for_user(user_id=assignment.user_id, project_id=project.pk)
     changes = _changes(assignment, submission, rows)
     meta = rules.judgement_meta(
@@ -210,6 +254,7 @@ def assignment_submit(
             submission_id=assignment.submission_id,
             time_spent_ms=assignment.time_spent_ms,
         ).update(**changes)
+        replaced = assignment.submission_id
         if not updated:
             # Lock only the assignment row, and without blocking the key-share locks that
             # every insert referencing the item or project takes.
@@ -218,10 +263,14 @@ def assignment_submit(
                 raise DomainError("This item is no longer in your queue.")
             if locked.submission_id == submission.submission_id:
                 return _repeated(locked)
+            if (answered := _conflict_check(locked, submission, rows)) is not None:
+                return answered
+            replaced = locked.submission_id
             changes["time_spent_ms"] = rules.time_total(
                 locked.time_spent_ms, submission.time_spent_ms
             )
             Assignment.objects.filter(pk=locked.pk).update(**changes)
+        _overwrite_record(user, assignment, submission, replaced)
         fields = {
             "rationale": submission.rationale,
             "time_spent_ms": changes["time_spent_ms"],

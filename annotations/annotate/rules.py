@@ -68,6 +68,7 @@ class Claim:
     is_gold: bool
     swapped: bool  # pairs: answer B is shown first
     submitted_at: datetime | None
+    submission_id: uuid.UUID | None = None  # the stored answers' version (None: none stored)
 
 
 def criteria_for_item(*, kind: str, criteria: list[Criterion]) -> list[Criterion]:
@@ -106,14 +107,33 @@ class LabelInput:
     value: Any
 
 
+class _Unchecked:
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+# A submission that does not say which stored answers it was made against (an API call without
+# `base_submission_id`): it replaces them, as an edit does.
+UNCHECKED: Any = _Unchecked()
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """An annotator's answers to one item. A repeated `submission_id` is a no-op."""
+    """An annotator's answers to one item. A repeated `submission_id` is a no-op.
+
+    `base` is the version of the stored answers (their submission id, None for none) the form
+    was made against; `overwrite` the stored version its author saw in a conflict and chose
+    to replace (`submission_conflict`). `criteria` are the ids of the criteria the form asked
+    (None: the project's current ones): a criterion imported since is not asked of it.
+    """
 
     submission_id: uuid.UUID
     labels: list[LabelInput]
     rationale: str = ""
     time_spent_ms: int = 0
+    base: uuid.UUID | None = UNCHECKED
+    overwrite: uuid.UUID | None = None
+    criteria: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +185,78 @@ def _solution_end(rows: list[JudgementRow], n_steps: int) -> int:
     return end
 
 
+class SubmissionConflict(DomainError):
+    """Answers stored since the form was opened (another tab, another device) would be
+    replaced: the caller shows them (`stored`, `rationale`) and may resubmit with `overwrite`
+    set to `version`."""
+
+    def __init__(self, *, version: uuid.UUID | None, stored: list[dict], rationale: str) -> None:
+        super().__init__(
+            "You submitted other answers to this item in another tab or window since this "
+            "page was opened. Your stored answers are shown; submit again with "
+            '"Replace them" to store these instead.',
+            [f"Stored: {describe_stored(row)}" for row in stored],
+        )
+        self.version = version
+        self.stored = stored
+        self.rationale = rationale
+
+    def as_data(self) -> dict:
+        """The body of the 409 answer (page and API alike)."""
+        return {
+            "detail": self.message,
+            "errors": self.errors,
+            "conflict": {
+                "version": None if self.version is None else str(self.version),
+                "stored": self.stored,
+                "rationale": self.rationale,
+            },
+        }
+
+
+def describe_stored(row: dict) -> str:
+    where = "" if row["step"] is None else f"step {row['step'] + 1}, "
+    return f"{where}{row['criterion']}: {describe(row['value'])}"
+
+
+def submission_conflict(*, stored_version: uuid.UUID | None, submission: Submission) -> bool:
+    """Whether the submission would replace stored answers its author has not seen.
+
+    The one rule for both engines, the page and the API: a submission made against the stored
+    version (`base`), or one whose author saw the stored version and chose to replace it
+    (`overwrite`), goes through; so does one that does not say (`UNCHECKED`). A repeated
+    submission id never gets here (it is a no-op).
+    """
+    if submission.base is UNCHECKED or submission.base == stored_version:
+        return False
+    return submission.overwrite is None or submission.overwrite != stored_version
+
+
+def same_answers(rows: list["JudgementRow"], stored: list[dict], rationale: str) -> bool:
+    """Whether `rows` (and the rationale) are what is stored: then a conflicting submission
+    changes nothing and is answered as a repeat (two tabs that agree)."""
+    mine = {(r.criterion.name, r.step): r.value for r in rows}
+    theirs = {(s["criterion"], s["step"]): s["value"] for s in stored}
+    same_rationale = all(s["rationale"] == rationale for s in stored)
+    return mine == theirs and same_rationale
+
+
+def criteria_asked(criteria: list[Criterion], asked: frozenset[int] | None) -> list[Criterion]:
+    """The criteria a submission answers: the project's, or those its form asked (`asked`).
+
+    A criterion imported while the form was open is left out (it will be asked of the next
+    form); one the form asked that is gone now is a clear error, not a wrong "missing"."""
+    if asked is None:
+        return criteria
+    known = {c.pk for c in criteria}
+    if not asked <= known:
+        raise DomainError(
+            "This project's questions changed since the page was opened: reload the page "
+            "(your answers are kept as a draft)."
+        )
+    return [c for c in criteria if c.pk in asked]
+
+
 def submission_rows(
     *,
     kind: str,
@@ -173,12 +265,14 @@ def submission_rows(
     labels: list[LabelInput],
     error_ends_solution: bool,
     rationale: str = "",
+    asked: frozenset[int] | None = None,
 ) -> list[JudgementRow]:
     """The judgements a submission stores; DomainError (with every missing answer) if it is
-    invalid or incomplete. `criteria` are the project's, in order."""
+    invalid or incomplete. `criteria` are the project's, in order; `asked` the ids of those
+    the form asked (`criteria_asked`)."""
     if len(rationale) > MAX_RATIONALE:
         raise DomainError(f"The rationale is longer than {MAX_RATIONALE} characters.")
-    judged = criteria_for_item(kind=kind, criteria=criteria)
+    judged = criteria_for_item(kind=kind, criteria=criteria_asked(criteria, asked))
     by_name = {c.name: c for c in judged}
     given: dict[tuple[int, int | None], JudgementRow] = {}
     for label in labels:

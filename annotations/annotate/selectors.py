@@ -137,9 +137,14 @@ def claimable_from(*, user_id: int, project: Project, start: int, limit: int) ->
 @dataclass(frozen=True)
 class Progress:
     done: int
-    remaining: int
+    remaining: int  # at most PROGRESS_CAP
     position: int
     more: bool = False  # more than `remaining` are left ("1000+")
+
+    @property
+    def left_label(self) -> str:
+        """What every page prints for what is left: "12", or "1000+" past the cap."""
+        return f"{self.remaining}+" if self.more else str(self.remaining)
 
 
 # Every annotator page shows the count; counting all that is left reads the whole project
@@ -148,16 +153,19 @@ PROGRESS_CAP = 1000
 
 
 def queue_progress(*, user: AbstractBaseUser, project: Project) -> Progress:
-    """How many items the user has submitted and how many are left for them."""
+    """How many items the user has submitted and how many are left for them: their open item
+    and the items they may claim, one count capped at PROGRESS_CAP. (Capping the claimable
+    items alone made the queue page say "1000+" and the item page, once the open item left
+    the claimable ones, "1001+" for the same work.)"""
     counts = Assignment.objects.filter(user=user, project=project).aggregate(
         done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)),
         open=Count("pk", filter=Q(status=Assignment.Status.ASSIGNED)),
     )
     claimable = items_claimable(user_id=user.pk, project=project).order_by()
-    left = claimable[: PROGRESS_CAP + 1].count()
+    left = counts["open"] + claimable[: PROGRESS_CAP + 1].count()
     return Progress(
         done=counts["done"],
-        remaining=min(left, PROGRESS_CAP) + counts["open"],
+        remaining=min(left, PROGRESS_CAP),
         position=counts["done"] + 1,
         more=left > PROGRESS_CAP,
     )
@@ -190,6 +198,7 @@ def claim_of(assignment: Assignment) -> Claim:
         is_gold=assignment.is_gold,
         swapped=assignment.swapped,
         submitted_at=assignment.submitted_at,
+        submission_id=assignment.submission_id,
     )
 
 
@@ -222,9 +231,38 @@ def item_first_turn(*, assignment: Assignment) -> FirstTurn | None:
     return FirstTurn(answers=first[::-1] if assignment.swapped else first)
 
 
-def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = None) -> ItemSheet:
+def own_answers_described(*, assignment: Assignment) -> list[dict]:
+    """The assignment's user's stored answers to its item, as an edit conflict shows them:
+    criterion name, step (0-based, None for the whole item), value and rationale."""
+    rows = (
+        Judgement.objects.filter(
+            item_id=assignment.item_id,
+            rater__project_id=assignment.project_id,
+            rater__user_id=assignment.user_id,
+        )
+        .order_by("criterion__position", "criterion_id", "step__index")
+        .values("criterion__name", "step__index", "value", "rationale")
+    )
+    return [
+        {
+            "criterion": r["criterion__name"],
+            "step": r["step__index"],
+            "value": r["value"],
+            "rationale": r["rationale"],
+        }
+        for r in rows
+    ]
+
+
+def item_sheet_get(
+    *,
+    assignment: Assignment,
+    posted: dict[str, str] | None = None,
+    asked: frozenset[int] | None = None,
+) -> ItemSheet:
     """The annotator's view of an assignment (read with its item and project), filled with
-    their own earlier judgements; `posted` form values take precedence."""
+    their own earlier judgements; `posted` form values take precedence; `asked` limits it to
+    the criteria a form was rendered with."""
     # A just-claimed item has no judgements of this user yet: skip the query.
     own = _own_answers(assignment) if assignment.submitted_at else []
     steps = list(
@@ -240,4 +278,5 @@ def item_sheet_get(*, assignment: Assignment, posted: dict[str, str] | None = No
         error_ends_solution=assignment.project.error_ends_solution,
         own=own,
         posted=posted,
+        asked=asked,
     )

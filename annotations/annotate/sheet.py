@@ -76,6 +76,12 @@ class ItemSheet:
     def groups(self) -> list[Group]:
         return [g for s in self.steps for g in s.groups] + self.item_groups
 
+    @property
+    def criteria_key(self) -> str:
+        """The ids of the criteria asked, as the form sends them back (`criteria`)."""
+        ids = dict.fromkeys(g.criterion.pk for g in self.groups)
+        return ",".join(str(pk) for pk in ids)
+
 
 def _label_text(label: Any) -> str:
     return label if isinstance(label, str) else json.dumps(label)
@@ -137,10 +143,14 @@ def item_sheet_build(
     error_ends_solution: bool,
     own: list[OwnAnswer] = (),
     posted: dict[str, str] | None = None,
+    asked: frozenset[int] | None = None,
 ) -> ItemSheet:
     """The item sheet from what was read: the project's criteria in order, the item's (index,
     text) steps in order and the annotator's own judgements. `posted` (form values sent back
-    after a rejected submission) takes precedence over the stored answers."""
+    after a rejected submission) takes precedence over the stored answers; `asked` keeps the
+    criteria the form was rendered with (one imported since is not added to it)."""
+    if asked is not None:
+        criteria = [c for c in criteria if c.pk in asked]
     criteria = criteria_for_item(kind=item.kind, criteria=criteria)
     by_id = {c.pk: c for c in criteria}
     current: dict[str, str] = {}

@@ -19,7 +19,7 @@ from annotations import selectors as core_selectors
 from annotations.annotate import forms, selectors, services
 from annotations.annotate import lead as lead_selectors
 from annotations.annotate.markdown import guidelines_html
-from annotations.annotate.rules import Submission
+from annotations.annotate.rules import Submission, SubmissionConflict
 from annotations.errors import DomainError
 from annotations.models import Assignment, Project
 
@@ -79,19 +79,26 @@ def _render_item(
     *,
     posted: dict | None = None,
     errors: list[str] | None = None,
+    conflict: SubmissionConflict | None = None,
+    asked: frozenset[int] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     project = assignment.project
-    sheet = selectors.item_sheet_get(assignment=assignment, posted=posted)
+    sheet = selectors.item_sheet_get(assignment=assignment, posted=posted, asked=asked)
     previous = selectors.assignment_last_submitted(user=request.user, project=project)
     if previous is not None and previous.pk == assignment.pk:
         previous = None
     submission_id = (posted or {}).get("submission_id") or str(uuid.uuid4())
+    # The stored answers this form is made against: a form sent back keeps the one it was
+    # made against, so resubmitting it cannot replace answers stored meanwhile unseen.
+    version = sheet.claim.submission_id
+    base = (posted or {}).get("base_submission_id", "" if version is None else str(version))
     config = {
         "userId": request.user.pk,
         "itemId": assignment.item_id,
         "status": assignment.status,
         "errorEndsSolution": project.error_ends_solution,
+        "version": base,
     }
     context = {
         "project": project,
@@ -102,6 +109,8 @@ def _render_item(
         "previous": previous,
         "guidelines": guidelines_html(project.guidelines),
         "submission_id": submission_id,
+        "base_submission_id": base,
+        "conflict": conflict,
         "errors": errors or [],
         "config": config,
     }
@@ -122,29 +131,38 @@ def item_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     assignment = selectors.assignment_get_for_annotator(
         user=request.user, slug=slug, item_id=item_id
     )
-    sheet = selectors.item_sheet_get(assignment=assignment)
     form = forms.SubmitForm(request.POST)
+    asked = None
     try:
         if not form.is_valid():
             raise DomainError("The form was incomplete; reload the page and try again.")
+        fields = form.submission_fields()
+        asked = fields.get("criteria")
+        sheet = selectors.item_sheet_get(assignment=assignment, asked=asked)
         submission = Submission(
             submission_id=form.cleaned_data["submission_id"],
             labels=forms.labels_from_post(data=request.POST, sheet=sheet),
             rationale=form.cleaned_data["rationale"] or "",
             time_spent_ms=form.cleaned_data["time_spent_ms"] or 0,
+            **fields,
         )
         services.assignment_submit(
             user=request.user, slug=slug, item_id=item_id, submission=submission
         )
     except DomainError as exc:
+        conflict = exc if isinstance(exc, SubmissionConflict) else None
+        status = 409 if conflict else 400
         if _wants_json(request):
-            return JsonResponse({"detail": exc.message, "errors": exc.errors}, status=400)
+            data = conflict.as_data() if conflict else {"detail": exc.message, "errors": exc.errors}
+            return JsonResponse(data, status=status)
         return _render_item(
             request,
             assignment,
             posted=request.POST.dict(),
             errors=[exc.message, *exc.errors],
-            status=400,
+            conflict=conflict,
+            asked=asked,
+            status=status,
         )
     return _go_next(request, slug)
 

@@ -172,6 +172,12 @@ def assignment_submit(
     if read.submission_id == submission.submission_id:
         stored = fetch(_STORED, {"item": item_id, "project": read.project_id, "user": user.pk})
         return SubmitResult(item_id, read.status, stored[0][0], repeated=True)
+    if submission.base is not rules.UNCHECKED and submission.base != read.submission_id:
+        # Other answers were stored since the form was opened (a conflict, or its confirmed
+        # overwrite, which is audited): rare, decided by the ORM engine.
+        return queue_orm.assignment_submit(
+            user=user, slug=slug, item_id=item_id, submission=submission
+        )
     rows = rules.submission_rows(
         kind=read.kind,
         n_steps=read.n_steps,
@@ -179,6 +185,7 @@ def assignment_submit(
         labels=submission.labels,
         error_ends_solution=read.error_ends_solution,
         rationale=submission.rationale,
+        asked=submission.criteria,
     )
     rater_id = read.rater_id
     if rater_id is None:

@@ -37,8 +37,14 @@
   const rationale = document.getElementById("rationale");
   const sidInput = form.elements.namedItem("submission_id");
   const timeInput = form.elements.namedItem("time_spent_ms");
+  const baseInput = form.elements.namedItem("base_submission_id");
+  const overwriteInput = form.elements.namedItem("overwrite");
   let current = 0;
   let sending = false;
+  let submitted = false; // stored: the page is leaving, keep no draft of it
+  // The submit button got focus because every answer was given (not because the annotator
+  // moved there): keys still change the question answered last, the last key wins.
+  let autoSubmitFocus = false;
   let keyPicked = false; // a number key picked the label and moves focus itself
   let arrowMove = false; // ←/→ change a radio natively: stay on the group
 
@@ -125,6 +131,7 @@
 
   // ---- drafts (localStorage, per user and item) -------------------------------------------
   function saveDraft() {
+    if (submitted) return;
     const values = {};
     groups.forEach(function (g) {
       const v = groupValue(g);
@@ -135,6 +142,7 @@
       rationale: rationale ? rationale.value : "",
       elapsed: timeSpent(),
       sid: sidInput.value,
+      base: baseInput ? baseInput.value : "",
       saved: Date.now(),
     };
     try {
@@ -151,6 +159,11 @@
       draft = null;
     }
     if (!draft) return false;
+    if (draft.sid && draft.sid === config.version) {
+      clearDraft(); // a copy of the answers stored since: nothing to restore
+      return false;
+    }
+    const before = snapshot();
     // Radio values first in step order, so "error ends the solution" disables the right steps.
     groups.forEach(function (g) {
       if (Object.prototype.hasOwnProperty.call(draft.values || {}, g.dataset.group)) {
@@ -159,9 +172,16 @@
     });
     if (rationale && typeof draft.rationale === "string") rationale.value = draft.rationale;
     if (typeof draft.elapsed === "number") elapsed = draft.elapsed;
+    if (snapshot() === before) return false; // the draft holds what the page shows already
     if (draft.sid) sidInput.value = draft.sid;
+    // The draft was made against the answers stored then: if others were stored since (another
+    // tab), the server refuses it and shows them instead of replacing them unseen.
+    if (baseInput && typeof draft.base === "string") baseInput.value = draft.base;
     if (draftStatus) draftStatus.textContent = "Draft restored.";
     return true;
+  }
+  function snapshot() {
+    return JSON.stringify([groups.map(groupValue), rationale ? rationale.value : ""]);
   }
   function clearDraft() {
     try {
@@ -206,9 +226,8 @@
     }
     const missing = missingGroups();
     if (missing.length) return focusGroup(groups.indexOf(missing[0]));
-    groups.forEach((g) => g.classList.remove("current"));
-    document.querySelectorAll(".step.current").forEach((s) => s.classList.remove("current"));
     submitButton.focus();
+    autoSubmitFocus = true;
     submitButton.scrollIntoView({ block: "nearest" });
   }
 
@@ -231,6 +250,7 @@
     }
   });
   form.addEventListener("focusin", function (event) {
+    if (event.target !== submitButton) autoSubmitFocus = false;
     const group = event.target.closest("[data-group]");
     if (group && !group.classList.contains("current")) {
       groups.forEach((g) => g.classList.remove("current"));
@@ -253,8 +273,10 @@
     if (!group || !isEnabled(group)) return false;
     // Only when the group (or nothing) has focus: a digit typed on the submit button or a link
     // must not change an answer the annotator has moved past.
+    // The submit button counts as the group's when an answer to it sent focus there.
     const active = document.activeElement;
-    if (active && active !== document.body && !group.contains(active)) return false;
+    const onSubmit = active === submitButton && autoSubmitFocus;
+    if (active && active !== document.body && !group.contains(active) && !onSubmit) return false;
     const input = Array.from(group.querySelectorAll("input[type=radio]")).find(function (r) {
       return (r.dataset.keys || "").split(" ").indexOf(key) !== -1;
     });
@@ -268,6 +290,27 @@
   }
 
   // ---- submit ------------------------------------------------------------------------------
+  // The message also goes next to the first missing question, where focus and the eye go (the
+  // list by Submit is off-screen then); the list is the live region (role=alert) that reads
+  // it out, the note is the question's description.
+  const missingNote = document.createElement("p");
+  missingNote.id = "missing-note";
+  missingNote.className = "missing-note";
+  function showMissing(missing, message) {
+    clearMissing();
+    missing.forEach((g) => g.setAttribute("aria-invalid", "true"));
+    missingNote.textContent = message;
+    missing[0].appendChild(missingNote);
+    missing[0].setAttribute("aria-describedby", "missing-note");
+  }
+  function clearMissing() {
+    groups.forEach(function (g) {
+      g.removeAttribute("aria-invalid");
+      if (g.getAttribute("aria-describedby") === "missing-note") g.removeAttribute("aria-describedby");
+    });
+    missingNote.remove();
+  }
+
   function showErrors(messages) {
     errorsBox.innerHTML = "";
     if (!messages.length) return;
@@ -289,14 +332,18 @@
     if (sending) return; // a double click or a held Ctrl+Enter sends once
     const missing = missingGroups();
     if (missing.length) {
-      showErrors([
+      const message =
         missing.length === 1
           ? "One answer is missing: " + missing[0].querySelector("legend").textContent.trim() + "."
-          : missing.length + " answers are missing; the first one has focus.",
-      ]);
-      focusGroup(groups.indexOf(missing[0]));
+          : missing.length + " answers are missing; the first one has focus.";
+      showErrors([message]);
+      showMissing(missing, message);
+      focusGroup(groups.indexOf(missing[0]), false);
+      // Where the eye goes: the first missing question, with the message beside it.
+      (missing[0].closest(".step") || missing[0]).scrollIntoView({ block: "center" });
       return;
     }
+    clearMissing();
     sending = true;
     submitButton.disabled = true;
     submitButton.setAttribute("aria-busy", "true");
@@ -324,18 +371,34 @@
       data = {};
     }
     if (response.ok && data.next_url) {
+      submitted = true;
       clearDraft();
       window.location.assign(data.next_url);
       return;
     }
+    if (overwriteInput) overwriteInput.value = "";
     if (response.status === 403) {
       showErrors(["Your session has expired. Log in again in another tab, then submit again."]);
     } else if (response.status === 404) {
       showErrors(["This item is no longer in your queue."]);
+    } else if (response.status === 409 && data.conflict) {
+      showConflict(data);
     } else {
       showErrors([data.detail || "The server could not record this (" + response.status + ")."].concat(data.errors || []));
     }
     finish();
+  }
+  // Another tab stored other answers: say which, and offer to replace them with these.
+  function showConflict(data) {
+    showErrors([data.detail].concat(data.errors || []));
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "danger";
+    button.id = "overwrite-button";
+    button.name = "overwrite";
+    button.value = data.conflict.version || "";
+    button.textContent = "Replace them with these answers";
+    errorsBox.appendChild(button);
   }
   function finish() {
     sending = false;
@@ -345,6 +408,10 @@
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    const submitter = event.submitter;
+    if (overwriteInput && submitter && submitter.name === "overwrite") {
+      overwriteInput.value = submitter.value; // the stored version the annotator saw
+    }
     submit();
   });
 
@@ -367,14 +434,27 @@
     const panel = document.getElementById(id);
     if (!panel) return;
     panel.open = true;
-    document.getElementById(fieldId).focus();
+    document.getElementById(fieldId).focus({ preventScroll: true });
+    panel.scrollIntoView({ block: "nearest" });
   }
+  // Opened by key or by click, the panel comes into view (it sits below the form).
+  document.querySelectorAll(".give-back details").forEach(function (panel) {
+    panel.addEventListener("toggle", function () {
+      if (panel.open) panel.scrollIntoView({ block: "nearest" });
+    });
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.isComposing) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      if (event.target.closest && event.target.closest(".reason-form")) return; // its own form
       event.preventDefault();
+      const reasonForm = event.target.closest && event.target.closest(".reason-form");
+      if (reasonForm) {
+        // Skip or flag: its own form (the browser checks a required reason first).
+        if (typeof reasonForm.requestSubmit === "function") reasonForm.requestSubmit();
+        else reasonForm.submit();
+        return;
+      }
       submit();
       return;
     }

@@ -62,7 +62,10 @@ def test_it_renders_a_solution_with_steps_key_hints_and_escaped_text(bob, study)
     page = bob.get(claim(bob, study)).content.decode()
     assert page.count('class="step"') == 3
     assert page.count('role="radiogroup"') == 4  # 3 steps + the whole solution
-    assert "<kbd>1</kbd>correct" in page and "<kbd>2</kbd>incorrect" in page
+    assert (
+        '<kbd aria-hidden="true">1</kbd>correct' in page
+        and '<kbd aria-hidden="true">2</kbd>incorrect' in page
+    )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
     maths = '<span class="math inline">x</span> if <span class="math inline">x^2 = 4</span>'
@@ -167,7 +170,10 @@ def test_it_renders_pairs_side_by_side_in_the_annotators_order(client, pairs, bo
     assert "Answer A" in page and "Answer B" in page
     values = re.findall(r'type="radio" name="c\d+" value="(\w+)"', page)
     assert values == (["b", "a", "tie"] if assignment.swapped else ["a", "b", "tie"])
-    assert "<kbd>a</kbd>A is better" in page and "<kbd>t</kbd>Tie" in page
+    assert (
+        '<kbd aria-hidden="true">a</kbd>A is better' in page
+        and '<kbd aria-hidden="true">t</kbd>Tie' in page
+    )
 
 
 def test_it_renders_guidelines_as_markdown_with_html_escaped(bob, study):

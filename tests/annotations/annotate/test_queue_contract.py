@@ -13,6 +13,7 @@ from scipy import stats
 
 from annotations.annotate import rules, selectors, services
 from annotations.annotate.rules import LabelInput, Submission
+from annotations.audit import AuditAction, AuditEvent
 from annotations.errors import DomainError
 from annotations.models import (
     SCATTER_SPAN,
@@ -320,8 +321,9 @@ def test_it_stops_counting_what_is_left_at_the_cap(
     monkeypatch.setattr(selectors, "PROGRESS_CAP", 2)
     progress = selectors.queue_progress(user=annotator, project=study)
     assert (progress.remaining, progress.more) == (2, True)
-    queue.next(annotator, study)  # open: counted apart
-    assert selectors.queue_progress(user=annotator, project=study).remaining == 3
+    queue.next(annotator, study)  # open: counted with the rest, under the same cap
+    progress = selectors.queue_progress(user=annotator, project=study)
+    assert (progress.left_label, progress.more) == ("2+", True)
     services.project_annotation_set(project=study, overlap=1, error_ends_solution=False)
     for _ in range(2):  # the second annotator takes two more, which fill at k = 1
         taken = queue.next(second_annotator, study)
@@ -481,3 +483,105 @@ def test_it_answers_nothing_left_when_every_item_has_k_annotators(
     assert queue.next(second_annotator, study) is None
     assert queue.next(annotator, study) is None  # k = 1: every item is someone's
     assert not Assignment.objects.filter(user=annotator).exists()
+
+
+# ---- two tabs, one item: no silent overwrite --------------------------------------------------
+
+
+def test_it_refuses_a_second_tabs_different_answers_and_shows_the_stored_ones(
+    queue, study, annotator
+):
+    assignment = queue.next(annotator, study)
+    first = queue.submit(assignment, full_labels(assignment.item), base=None, rationale="tab 1")
+    assert first.repeated is False
+    stored = Assignment.objects.get(pk=assignment.pk).submission_id
+    with pytest.raises(rules.SubmissionConflict) as caught:
+        queue.submit(assignment, full_labels(assignment.item, whole="no"), base=None)
+    conflict = caught.value
+    assert conflict.version == stored
+    assert {
+        "criterion": "solution_correct",
+        "step": None,
+        "value": "yes",
+        "rationale": "tab 1",
+    } in (conflict.stored)
+    assert 'step 1, validity: "correct"' in " ".join(conflict.errors)
+    assert conflict.as_data()["conflict"]["version"] == str(stored)
+    rows = own_judgements(annotator, assignment.item)
+    assert rows.get(step=None).value == "yes"
+    assert Assignment.objects.get(pk=assignment.pk).submission_id == stored
+
+
+def test_it_answers_a_second_tab_with_the_same_answers_as_a_repeat(queue, study, annotator):
+    assignment = queue.next(annotator, study)
+    queue.submit(assignment, full_labels(assignment.item), base=None)
+    stored = Assignment.objects.get(pk=assignment.pk).submission_id
+    again = queue.submit(assignment, full_labels(assignment.item), base=None)
+    assert again.repeated is True
+    assert Assignment.objects.get(pk=assignment.pk).submission_id == stored
+
+
+def test_it_stores_an_edit_made_against_the_stored_answers(queue, study, annotator):
+    assignment = queue.next(annotator, study)
+    queue.submit(assignment, full_labels(assignment.item), base=None)
+    stored = Assignment.objects.get(pk=assignment.pk).submission_id
+    edit = queue.submit(assignment, full_labels(assignment.item, whole="no"), base=stored)
+    assert edit.repeated is False
+    assert own_judgements(annotator, assignment.item).get(step=None).value == "no"
+    assert not AuditEvent.objects.filter(action=AuditAction.ANSWERS_OVERWRITE).exists()
+
+
+def test_it_replaces_the_stored_answers_once_the_overwrite_is_confirmed_and_audits_it(
+    queue, study, annotator
+):
+    assignment = queue.next(annotator, study)
+    queue.submit(assignment, full_labels(assignment.item), base=None)
+    stored = Assignment.objects.get(pk=assignment.pk).submission_id
+    stale = uuid.uuid4()  # a version that is not the stored one: still refused
+    with pytest.raises(rules.SubmissionConflict):
+        queue.submit(
+            assignment, full_labels(assignment.item, whole="no"), base=None, overwrite=stale
+        )
+    sid = uuid.uuid4()
+    queue.submit(
+        assignment,
+        full_labels(assignment.item, whole="no"),
+        base=None,
+        overwrite=stored,
+        submission_id=sid,
+    )
+    assert own_judgements(annotator, assignment.item).get(step=None).value == "no"
+    event = AuditEvent.objects.get(action=AuditAction.ANSWERS_OVERWRITE)
+    assert (event.actor, event.project) == (annotator, study)
+    assert event.detail == {"item": assignment.item_id, "replaced": str(stored), "by": str(sid)}
+
+
+def test_it_lets_a_submission_that_names_no_base_replace_the_stored_answers(
+    queue, study, annotator
+):
+    assignment = queue.next(annotator, study)
+    queue.submit(assignment, full_labels(assignment.item))
+    queue.submit(assignment, full_labels(assignment.item, whole="no"))  # the API without a base
+    assert own_judgements(annotator, assignment.item).get(step=None).value == "no"
+
+
+def test_it_does_not_ask_a_criterion_imported_while_the_form_was_open(
+    queue, study, annotator, tmp_path
+):
+    assignment = queue.next(annotator, study)
+    asked = frozenset(study.criteria.values_list("pk", flat=True))
+    extra = {"type": "criterion", "name": "clarity", "target": "item", "scale": "ordinal"}
+    import_lines(study, tmp_path, [{**extra, "labels": [1, 2, 3]}], name="more.jsonl")
+    with pytest.raises(DomainError) as caught:
+        queue.submit(assignment, full_labels(assignment.item))  # today's questions: one missing
+    assert "clarity needs an answer." in caught.value.errors
+    result = queue.submit(assignment, full_labels(assignment.item), criteria=asked)
+    assert result.stored == 4
+
+
+def test_it_says_clearly_when_a_criterion_the_form_asked_is_gone(queue, study, annotator):
+    assignment = queue.next(annotator, study)
+    asked = frozenset([*study.criteria.values_list("pk", flat=True), 987654])
+    with pytest.raises(DomainError, match="questions changed since the page was opened"):
+        queue.submit(assignment, full_labels(assignment.item), criteria=asked)
+    assert not own_judgements(annotator, assignment.item).exists()
