@@ -40,7 +40,7 @@ def test_it_shows_the_first_turn_collapsed_in_the_annotators_side_order(bob, pro
     assert first_turn.index(left) < first_turn.index(right)
     assert "A1: <strong>a loop</strong>" in first_turn
     assert '<span class="math inline">x^2</span>' in first_turn
-    assert "<details class=\"first-turn\" id=\"first-turn\">" in page  # not open
+    assert '<details class="first-turn" id="first-turn">' in page  # not open
     assert META_SECRET not in page and "turn1_answer" not in page
 
 
