@@ -70,7 +70,7 @@ def mt(transactional_db, tmp_path) -> Project:
 
 
 def login(page, live_server, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
+    page.goto(live_server.url + "/accounts/login/", timeout=60_000)  # a cold live server
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.press("#id_password", "Enter")
