@@ -300,7 +300,7 @@ class _File:
         if not isinstance(annotation, dict):
             yield LineError(self.origin(task_id), "annotations", "an annotation must be an object")
             return
-        origin = self.origin(task_id, f"annotation {annotation.get('id')}")
+        origin = self.origin(task_id, f"annotation {_id_text(annotation.get('id'))}")
         if annotation.get("was_cancelled") is True:
             self.skipped += 1
             return
@@ -329,24 +329,24 @@ class _File:
         if not isinstance(prediction, dict):
             yield LineError(self.origin(task_id), "predictions", "a prediction must be an object")
             return
-        origin = self.origin(task_id, f"prediction {prediction.get('id')}")
+        origin = self.origin(task_id, f"prediction {_id_text(prediction.get('id'))}")
         version = prediction.get("model_version")
         if not isinstance(version, str) or not version.strip():
             version = "labelstudio-model"  # Label Studio's predictions need not name a model
-        meta = _meta(prediction, "prediction")
-        score = prediction.get("score")
-        if type(score) in (int, float):
-            meta["score"] = score
-        base = {
-            "origin": origin,
-            "item": item,
-            "rater": version,
-            "rater_kind": "model",
-            "rater_group": version,
-            "rater_model": version,
-            "meta": meta,
-        }
         try:
+            meta = _meta(prediction, "prediction")
+            score = prediction.get("score")
+            if type(score) in (int, float):
+                meta["score"] = score
+            base = {
+                "origin": origin,
+                "item": item,
+                "rater": version,
+                "rater_kind": "model",
+                "rater_group": version,
+                "rater_model": version,
+                "meta": meta,
+            }
             yield from _judgements(prediction.get("result"), config, base)
         except _Problem as exc:
             yield LineError(origin, exc.field, exc.message)
@@ -403,8 +403,19 @@ def _time_ms(lead_time: Any) -> int | None:
     return round(seconds * 1000)
 
 
+def _id_text(value: Any) -> str:
+    """An annotation's or prediction's id as the text errors and meta show: an int, or a
+    short printable text (a CSV's); anything else is "?" (shown in errors, never stored)."""
+    if type(value) is int or (isinstance(value, str) and value.isprintable() and len(value) < 40):
+        return str(value)
+    return "?"
+
+
 def _meta(record: dict, kind: str) -> dict:
-    info: dict[str, Any] = {"record": f"{kind} {record.get('id')}"}
+    record_id = _id_text(record.get("id"))
+    if record_id == "?":
+        raise _Problem("id", f"the {kind} needs its Label Studio id (a number)")
+    info: dict[str, Any] = {"record": f"{kind} {record_id}"}
     if isinstance(record.get("updated_at"), str):
         info["updated_at"] = record["updated_at"]
     meta: dict[str, Any] = {"labelstudio": info}
@@ -463,7 +474,7 @@ def _answers(control: Control, value: dict, where: str) -> list[tuple[int | None
     """(step or None, value) pairs of one result."""
     if control.scale == "pairwise":
         selected = value.get("selected")
-        if selected not in PAIRWISE:
+        if not isinstance(selected, str) or selected not in PAIRWISE:
             raise _Problem(f"{where}.value.selected", f"must be left or right, got {selected!r}")
         answer: Any = PAIRWISE[selected]
     elif control.tag == "rating" or (control.scale == "ordinal" and "rating" in value):
