@@ -4,7 +4,7 @@ from annotations.importers import FORMATS, labelstudio
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="Native JSON Lines (see the README's import format).")
+    file = forms.FileField(help_text="In the chosen format (native: JSON Lines, see the README).")
     format = forms.ChoiceField(choices=[(name, name) for name in sorted(FORMATS)], initial="native")
     # Label Studio only (README "Label Studio"): checked by labelstudio.options_clean.
     config = forms.FileField(

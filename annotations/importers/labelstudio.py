@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotations.importers.errors import LineError, Note, Origin
+from annotations.importers.errors import EntryOrigin, LineError, Note, Origin
 from annotations.importers.labelstudio_config import (
     Config,
     ConfigError,
@@ -271,7 +271,8 @@ class _File:
     ) -> Iterator[Record]:
         task_id = task.get("id") if isinstance(task, dict) else None
         if type(task_id) is not int or not 0 <= task_id < 2**62:
-            yield self.error("must be a task with an integer id", "id", number)
+            origin = EntryOrigin(self.name, number)
+            yield LineError(origin, "id", "must be a task with an integer id")
             return
         origin = self.origin(task_id)
         data = task.get("data")

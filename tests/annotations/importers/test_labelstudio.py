@@ -503,3 +503,16 @@ def test_it_refuses_label_studio_options_for_other_formats(db):
         call_command("import_data", str(DATA / "pairwise.json"), project="x",
                      format="labelstudio", map=["question"])  # fmt: skip
     assert not Project.objects.exists()
+
+
+def test_it_names_the_entry_of_a_task_that_is_not_one(fresh, tmp_path):
+    tasks = load("pairwise.snapshot.json")[:2]
+    path = tmp_path / "pairwise.json"
+    path.write_text(json.dumps([tasks[0], "task", {**tasks[1], "id": "2"}]))
+
+    errors = reject(fresh(), path, config=config("pairwise"))
+
+    assert errors == [
+        "pairwise.json entry 2, field 'id': must be a task with an integer id",
+        "pairwise.json entry 3, field 'id': must be a task with an integer id",
+    ]
