@@ -36,6 +36,7 @@ class Changed(NamedTuple):
     stored_meta: dict
     code: float
     meta: dict
+    stored_value: str  # as JSON text
 
 
 def is_postgres() -> bool:
@@ -158,7 +159,7 @@ class StagingTable:
         rows an updating import decides on; see `ImportWriter(supersedes=...)`)."""
         select = (
             "SELECT s.line, s.source, j.id, j.code, CAST(j.meta AS TEXT), s.code,"
-            " CAST(s.meta AS TEXT)"
+            " CAST(s.meta AS TEXT), CAST(j.value AS TEXT)"
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -174,8 +175,10 @@ class StagingTable:
                 " ORDER BY 2, 1"
             )
             return [
-                Changed(line, source, pk, code, json.loads(meta), new_code, json.loads(new_meta))
-                for line, source, pk, code, meta, new_code, new_meta in cursor.fetchall()
+                Changed(
+                    line, source, pk, code, json.loads(meta), new_code, json.loads(new_meta), stored
+                )  # fmt: skip
+                for line, source, pk, code, meta, new_code, new_meta, stored in cursor.fetchall()
             ]
 
     def update(self, judgement_ids: list[int]) -> None:

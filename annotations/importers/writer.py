@@ -405,9 +405,8 @@ class ImportWriter:
             elif verdict is Supersede.KEEP:
                 kept += row.code != row.stored_code
             elif row.code != row.stored_code:
-                stored = f"code {row.stored_code:g}"
                 message = (
-                    f"conflicts with the stored judgement ({stored}), which is not an "
+                    f"conflicts with the stored judgement {row.stored_value}, which is not an "
                     "earlier version of this one; judgements are never overwritten by another"
                 )
                 self.errors.add(self.staging.origin_type(row.source, row.line), "value", message)

@@ -341,18 +341,18 @@ def test_it_still_rejects_a_value_that_contradicts_another_record(fresh, tmp_pat
 
     assert caught.value.errors == [
         f"other.json task 31, annotation 9999, field 'value': conflicts with the stored "
-        f"judgement (code {_code(project, tasks[0])}), which is not an earlier version of "
+        f"judgement {_stored(project, tasks[0])}, which is not an earlier version of "
         "this one; judgements are never overwritten by another"
     ]
     assert table_counts() == before
 
 
-def _code(project: Project, task: dict) -> str:
+def _stored(project: Project, task: dict) -> str:
     rater = task["annotations"][0]["completed_by"]["email"]
     judgement = Judgement.objects.get(
         rater__name=rater, item__external_id=str(task["id"]), criterion__name="coherence"
     )
-    return f"{judgement.code:g}"
+    return json.dumps(judgement.value)
 
 
 def test_it_keeps_native_imports_rejecting_a_contradiction(fresh, tmp_path):
