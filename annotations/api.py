@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from annotations import selectors, services
 from annotations.api_schema import AUTHENTICATED, errors
-from annotations.importers import FORMATS
+from annotations.importers import FORMATS, labelstudio
 from annotations.models import ImportJob
 
 
@@ -47,6 +47,7 @@ class ImportJobOutput(serializers.ModelSerializer):
             "size_bytes",
             "lines_done",
             "counts",
+            "notes",
             "errors",
             "error_count",
             "created_at",
@@ -74,6 +75,28 @@ class ImportCreateApi(APIView):
 
         file = serializers.FileField()
         format = serializers.ChoiceField(choices=sorted(FORMATS), default="native")
+        # Label Studio only (README "Label Studio").
+        config = serializers.FileField(required=False, help_text="labelstudio: labeling config")
+        human_group = serializers.CharField(required=False, max_length=64)
+        mapping = serializers.ListField(
+            child=serializers.CharField(max_length=300), required=False, max_length=10
+        )
+        item_id_field = serializers.CharField(required=False, max_length=200)
+
+        def validate(self, data: dict) -> dict:
+            given = {k: data.pop(k) for k in list(data) if k not in ("file", "format")}
+            data["options"] = {}
+            if not given:
+                return data
+            if data["format"] != "labelstudio":
+                raise serializers.ValidationError(f"{', '.join(given)}: only for labelstudio")
+            if "config" in given:
+                given["config"] = given["config"].read(labelstudio.CONFIG_MAX_BYTES + 1)
+            try:
+                data["options"] = labelstudio.options_clean(**given)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+            return data
 
     @extend_schema(
         request={"multipart/form-data": Input},

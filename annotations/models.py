@@ -279,12 +279,16 @@ class ImportJob(models.Model):
     )
     file = models.FileField(upload_to="imports/%Y/%m/")
     format = models.CharField(max_length=32, default="native")
+    # The format's own options (labelstudio: the labeling config's text, human group, mapping,
+    # item id field), as `services.items_import` takes them.
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     size_bytes = models.BigIntegerField(default=0)
     lines_done = models.BigIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
+    notes = models.JSONField(default=list, blank=True)  # what the parser said (ImportCounts.notes)
     created_at = models.DateTimeField(auto_now_add=True)
     # The outbox stamp: set once the broker has the job's message; a pending job left
     # unstamped (the broker was down) is sent again by the reaper.

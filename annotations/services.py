@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from annotations import dispatch
 from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
-from annotations.importers import FORMATS
+from annotations.importers import FORMATS, WRITER_OPTIONS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
 from annotations.models import ImportJob, Membership, Project, Rater
 from judgeapp import jobs
@@ -149,17 +149,24 @@ def _group_move(membership: Membership, group: str) -> tuple[Membership, str]:
 
 
 def items_import(
-    *, project: Project, paths: list[Path], format: str = "native", progress=None
+    *,
+    project: Project,
+    paths: list[Path],
+    format: str = "native",
+    progress=None,
+    options: dict | None = None,
 ) -> ImportCounts:
-    """Import files of one format into `project`, all or nothing.
+    """Import files of one format into `project`, all or nothing; `options` are the format's
+    own (labelstudio: config, human_group, mapping, item_id_field).
 
     Raises DomainError (with line-numbered messages) and changes nothing when any line is bad.
     """
     parser = FORMATS.get(format)
     if parser is None:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
+    writer = ImportWriter(project, progress=progress, **WRITER_OPTIONS.get(format, {}))
     try:
-        return ImportWriter(project, progress=progress).run(parser(paths))
+        return writer.run(parser(paths, **(options or {})))
     except ImportRejected as exc:
         raise DomainError(
             f"{exc.error_count} error(s) in the import; nothing was imported.",
@@ -176,13 +183,25 @@ def _progress_key(job_id: int) -> str:
 
 
 def import_job_create(
-    *, project: Project, user: AbstractBaseUser | None, file: UploadedFile, format: str
+    *,
+    project: Project,
+    user: AbstractBaseUser | None,
+    file: UploadedFile,
+    format: str,
+    options: dict | None = None,
 ) -> ImportJob:
-    """Store the upload and queue its import; the caller returns at once."""
+    """Store the upload and queue its import; the caller returns at once. `options` are the
+    format's own, checked already (`labelstudio.options_clean`)."""
     if format not in FORMATS:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
     with transaction.atomic():
-        job = ImportJob(project=project, created_by=user, format=format, size_bytes=file.size)
+        job = ImportJob(
+            project=project,
+            created_by=user,
+            format=format,
+            size_bytes=file.size,
+            options=options or {},
+        )
         # A directory of its own keeps the upload's own name, which the line errors then show.
         job.file.save(f"{uuid.uuid4().hex}/{Path(file.name).name}", file, save=True)
         detail = {"format": format, "file": Path(file.name).name, "size_bytes": file.size}
@@ -232,6 +251,7 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
                 paths=[Path(job.file.path)],
                 format=job.format,
                 progress=progress,
+                options=job.options,
             )
     except DomainError as exc:
         errors = exc.errors or [exc.message]
@@ -243,7 +263,13 @@ def import_job_run(*, job_id: int, redelivered: bool = False) -> None:
         errors = [f"The import stopped unexpectedly: {exc}"]
         _import_job_finish(job, ImportJob.Status.FAILED, errors=errors, error_count=1)
         raise
-    _import_job_finish(job, ImportJob.Status.DONE, counts=counts.as_dict(), lines_done=counts.lines)
+    _import_job_finish(
+        job,
+        ImportJob.Status.DONE,
+        counts=counts.as_dict(),
+        lines_done=counts.lines,
+        notes=counts.notes,
+    )
 
 
 def _import_job_finish(job: ImportJob, status: str, **fields: object) -> None:

@@ -47,6 +47,7 @@ def import_create(request: HttpRequest, slug: str) -> HttpResponse:
                 user=request.user,
                 file=form.cleaned_data["file"],
                 format=form.cleaned_data["format"],
+                options=form.cleaned_data["options"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)

@@ -2,10 +2,11 @@
 writer (writer.py) validates and stores any stream, all or nothing."""
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import Any
 
 from annotations.importers import (
     judgebench,
+    labelstudio,
     mtbench,
     native,
     prm800k,
@@ -15,7 +16,8 @@ from annotations.importers import (
 )
 from annotations.importers.records import Record
 
-Parser = Callable[[list[Path]], Iterator[Record]]
+# A parser takes the files, and the options its format has (labelstudio: `labelstudio.Options`).
+Parser = Callable[..., Iterator[Record]]
 
 FORMATS: dict[str, Parser] = {
     "native": native.parse,
@@ -25,4 +27,12 @@ FORMATS: dict[str, Parser] = {
     "judgebench": judgebench.parse,
     "prm800k": prm800k.parse,
     "scores": scores.parse,
+    "labelstudio": labelstudio.parse,
+}
+
+# What a format asks of the one writer (`ImportWriter`'s keywords). Label Studio's re-import
+# updates a judgement with a newer version of the same annotation (`supersedes`); every other
+# format rejects a judgement that contradicts a stored one. Its errors name tasks.
+WRITER_OPTIONS: dict[str, dict[str, Any]] = {
+    "labelstudio": {"supersedes": labelstudio.supersedes, "origin_type": labelstudio.TaskOrigin},
 }

@@ -36,6 +36,15 @@ class LineError:
         return f"{where}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What a parser tells the import's result besides records: a sentence for the reader
+    (`text`) and/or counts of what it left out (`counts`, added to the import's counts)."""
+
+    text: str = ""
+    counts: tuple[tuple[str, int], ...] = ()
+
+
 class FieldError(Exception):
     """Raised while reading one line or entry: which field is wrong ("" for the whole line)."""
 

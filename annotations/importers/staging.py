@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -24,6 +24,19 @@ STAGING_COLUMNS = (
     "rationale, time_spent_ms, meta"
 )
 ITEM_ID = 3  # the position of item_id in a staged row
+
+
+class Changed(NamedTuple):
+    """A staged row on a target that holds a stored judgement with another code or meta."""
+
+    line: int
+    source: str
+    judgement_id: int
+    stored_code: float
+    stored_meta: dict
+    code: float
+    meta: dict
+    stored_value: str  # as JSON text
 
 
 def is_postgres() -> bool:
@@ -83,8 +96,9 @@ class StagingTable:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE {self.name}")
 
-    def check(self) -> Iterator[LineError]:
-        """Duplicates inside the file and conflicts with stored judgements, found by SQL."""
+    def check(self, conflicts: bool = True) -> Iterator[LineError]:
+        """Duplicates inside the file and (unless told not to: an updating import decides on
+        those itself, see `differing`) conflicts with stored judgements, found by SQL."""
         with connection.cursor() as cursor:
             if self.is_postgres:
                 # Autovacuum never analyses a temporary table; without statistics the planner
@@ -98,7 +112,8 @@ class StagingTable:
             )
             if cursor.fetchone() is not None:
                 yield from self._duplicates(cursor)
-            yield from self._conflicts(cursor)
+            if conflicts:
+                yield from self._conflicts(cursor)
 
     def _duplicates(self, cursor: Any) -> Iterator[LineError]:
         cursor.execute(
@@ -138,6 +153,56 @@ class StagingTable:
                 "overwritten by an import"
             )
             yield LineError(self.origin_type(source, line), "value", message)
+
+    def differing(self) -> list[Changed]:
+        """Staged rows whose target already holds a judgement with another code or meta (the
+        rows an updating import decides on; see `ImportWriter(supersedes=...)`)."""
+        select = (
+            "SELECT s.line, s.source, j.id, j.code, CAST(j.meta AS TEXT), s.code,"
+            " CAST(s.meta AS TEXT), CAST(j.value AS TEXT)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                select + f" FROM {self.name} s JOIN annotations_step st"  # noqa: S608 - our table name
+                ' ON st.item_id = s.item_id AND st."index" = s.step_index'
+                " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.step_id = st.id"
+                " AND j.criterion_id = s.criterion_id"
+                " WHERE s.step_index IS NOT NULL AND (j.code <> s.code OR j.meta <> s.meta)"
+                " UNION ALL " + select + f" FROM {self.name} s"  # noqa: S608 - our table name
+                " JOIN annotations_judgement j ON j.rater_id = s.rater_id AND j.item_id = s.item_id"
+                " AND j.step_id IS NULL AND j.criterion_id = s.criterion_id"
+                " WHERE s.step_index IS NULL AND (j.code <> s.code OR j.meta <> s.meta)"
+                " ORDER BY 2, 1"
+            )
+            return [
+                Changed(
+                    line, source, pk, code, json.loads(meta), new_code, json.loads(new_meta), stored
+                )  # fmt: skip
+                for line, source, pk, code, meta, new_code, new_meta, stored in cursor.fetchall()
+            ]
+
+    def update(self, judgement_ids: list[int]) -> None:
+        """Overwrite these stored judgements with the staged row on the same target (value,
+        code, rationale, time spent and meta): an updating import's newer values."""
+        if not judgement_ids:
+            return
+        fields = ("value", "code", "rationale", "time_spent_ms", "meta")
+        # The staged row on the judgement's target (rater, criterion, and step or item).
+        target = (
+            f"(SELECT s.{{0}} FROM {self.name} s WHERE s.rater_id = j.rater_id"  # noqa: S608 - our table name
+            " AND s.criterion_id = j.criterion_id AND s.item_id = j.item_id"
+            " AND ((j.step_id IS NULL AND s.step_index IS NULL) OR s.step_index ="
+            ' (SELECT st."index" FROM annotations_step st WHERE st.id = j.step_id)))'
+        )
+        sets = ", ".join(f"{name} = {target.format(name)}" for name in fields)
+        with connection.cursor() as cursor:
+            for start in range(0, len(judgement_ids), 500):
+                ids = judgement_ids[start : start + 500]
+                marks = ", ".join(["%s"] * len(ids))
+                cursor.execute(
+                    f"UPDATE annotations_judgement AS j SET {sets} WHERE j.id IN ({marks})",  # noqa: S608 - our table name
+                    ids,
+                )
 
     def insert(self, created_at: datetime) -> int:
         """Move the staged rows that are not stored yet into the judgement table; how many."""

@@ -13,12 +13,13 @@ Everything runs in one transaction: any error rolls it all back and nothing chan
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from django.db import transaction
 from django.utils import timezone
 
 from annotations.importers import staging
-from annotations.importers.errors import LineError, Origin
+from annotations.importers.errors import LineError, Note, Origin
 from annotations.importers.items import ItemWriter
 from annotations.importers.records import (
     CriterionRecord,
@@ -47,6 +48,18 @@ PROGRESS_EVERY = 20_000
 ProgressCallback = Callable[[int], None]
 
 
+class Supersede(Enum):
+    """What an updating import does with a staged judgement whose target holds another one."""
+
+    UPDATE = "update"  # the staged one is a newer version of the stored one: overwrite it
+    KEEP = "keep"  # the stored one is the same version or newer: leave it
+    CONFLICT = "conflict"  # not the same record: the native rule (reject another value)
+
+
+# (stored judgement's meta, staged judgement's meta) -> what to do; see ImportWriter.
+Supersedes = Callable[[dict, dict], Supersede]
+
+
 class ImportRejected(Exception):
     """The file had errors; nothing was written. `errors` are the first errors as text,
     `details` the same errors as they were found (for callers that word them their own way)."""
@@ -71,9 +84,20 @@ class ImportCounts:
     scores_created: int = 0
     scores_unchanged: int = 0
     lines: int = 0
+    # What a format adds (labelstudio: skipped annotations, judgements updated), and what its
+    # parser says to the reader (`Note`s): shown with the counts, never instead of an error.
+    extra: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        counts = {k: v for k, v in self.__dict__.items() if k not in ("extra", "notes")}
+        return counts | self.extra
+
+    def note(self, note: Note) -> None:
+        if note.text:
+            self.notes.append(note.text)
+        for name, n in note.counts:
+            self.extra[name] = self.extra.get(name, 0) + n
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +128,13 @@ class ImportWriter:
 
     `origin_type` is the type of the records' origins: errors found in the staging table name
     their records through it (the table keeps only an origin's source and number).
+
+    `supersedes` makes the import an updating one (Label Studio's, where an annotation edited
+    after an export comes back with another value): a judgement whose target already holds
+    another one is not a conflict when `supersedes(stored meta, staged meta)` says it is a
+    newer version of the same record (UPDATE: value, rationale, time and meta overwritten) or
+    the same or an older one (KEEP). Without it (every other format) a stored judgement is
+    never overwritten and another value for it rejects the file.
     """
 
     def __init__(
@@ -111,8 +142,11 @@ class ImportWriter:
         project: Project,
         progress: ProgressCallback | None = None,
         origin_type: type[Origin] = Origin,
+        supersedes: Supersedes | None = None,
     ) -> None:
         self.project = project
+        self.supersedes = supersedes
+        self.to_update: list[int] = []
         self.progress = progress
         self.errors = _Errors()
         self.counts = ImportCounts()
@@ -146,6 +180,7 @@ class ImportWriter:
                 errors = self.errors
                 raise ImportRejected(errors.messages, errors.count, errors.details)
             self._insert_staged()
+            self.staging.update(self.to_update)
             self.counts.scores_created = self.scores.insert(self.now)
             self.counts.scores_unchanged = self.scores.unchanged
             self.staging.drop()
@@ -165,6 +200,9 @@ class ImportWriter:
                 self._criterion(record)
             elif type(record) is ScoreRecord:
                 self._score(record)
+            elif type(record) is Note:
+                counts.lines -= 1  # not a line of the file
+                counts.note(record)
             else:
                 assert isinstance(record, LineError)
                 self.errors.report(record)
@@ -353,10 +391,29 @@ class ImportWriter:
         self.staging.write(rows)
 
     def _check_staged(self) -> None:
-        for error in self.staging.check():
+        if self.supersedes is None:
+            for error in self.staging.check():
+                self.errors.report(error)
+            return
+        for error in self.staging.check(conflicts=False):
             self.errors.report(error)
+        kept = 0
+        for row in self.staging.differing():
+            verdict = self.supersedes(row.stored_meta, row.meta)
+            if verdict is Supersede.UPDATE:
+                self.to_update.append(row.judgement_id)
+            elif verdict is Supersede.KEEP:
+                kept += row.code != row.stored_code
+            elif row.code != row.stored_code:
+                message = (
+                    f"conflicts with the stored judgement {row.stored_value}, which is not an "
+                    "earlier version of this one; judgements are never overwritten by another"
+                )
+                self.errors.add(self.staging.origin_type(row.source, row.line), "value", message)
+        self.counts.extra["judgements_updated"] = len(self.to_update)
+        self.counts.extra["judgements_older_than_stored"] = kept
 
     def _insert_staged(self) -> None:
         created = self.staging.insert(self.now)
         self.counts.judgements_created = created
-        self.counts.judgements_unchanged = self.n_staged - created
+        self.counts.judgements_unchanged = self.n_staged - created - len(self.to_update)

@@ -1,4 +1,7 @@
-"""python manage.py import_data --project NAME --format FORMAT FILE..."""
+"""python manage.py import_data --project NAME --format FORMAT FILE...
+
+Label Studio (`--format labelstudio`) takes its own options: --config LABEL_CONFIG.xml,
+--human-group G, --map FIELD=DATA_KEY (repeatable), --item-id-field F."""
 
 from pathlib import Path
 
@@ -7,7 +10,7 @@ from django.db import transaction
 
 from annotations import services
 from annotations.errors import DomainError
-from annotations.importers import FORMATS
+from annotations.importers import FORMATS, labelstudio
 
 
 class Command(BaseCommand):
@@ -17,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--project", required=True, help="project name")
         parser.add_argument("--format", default="native", choices=sorted(FORMATS))
+        ls = parser.add_argument_group("labelstudio")
+        ls.add_argument("--config", type=Path, help="the labeling config (XML)")
+        ls.add_argument("--human-group", help="the annotators' rater group (labelstudio)")
+        ls.add_argument("--map", action="append", default=[], metavar="FIELD=DATA_KEY")
+        ls.add_argument("--item-id-field", help="the data key holding the item id")
 
     def handle(self, *args, **options) -> None:
         for path in options["files"]:
@@ -36,6 +44,7 @@ class Command(BaseCommand):
                     paths=options["files"],
                     format=options["format"],
                     progress=progress if options["verbosity"] > 1 else None,
+                    options=self._format_options(options),
                 )
         except DomainError as exc:
             for line in exc.errors:
@@ -45,3 +54,20 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         summary = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in counts.as_dict().items())
         self.stdout.write(f"Imported into {project.name!r}: {summary}")
+        for note in counts.notes:
+            self.stdout.write(f"Note: {note}")
+
+    def _format_options(self, options: dict) -> dict:
+        """The labelstudio options as `labelstudio.Options` fields (refused for other formats)."""
+        given = {
+            k: options[k] for k in ("config", "human_group", "item_id_field") if options[k]
+        } | ({"mapping": options["map"]} if options["map"] else {})
+        if not given:
+            return {}
+        if options["format"] != "labelstudio":
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise CommandError(f"{flags}: only for --format labelstudio")
+        try:
+            return labelstudio.options_clean(**given)
+        except (OSError, ValueError, DomainError) as exc:
+            raise CommandError(str(exc)) from None
