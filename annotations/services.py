@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils.text import slugify
 from annotations import dispatch
 from annotations.audit import AuditAction, audit_record
 from annotations.errors import DomainError
-from annotations.importers import FORMATS
+from annotations.importers import FORMATS, HUMAN_GROUP_FORMATS
 from annotations.importers.writer import ImportCounts, ImportRejected, ImportWriter
 from annotations.models import ImportJob, Membership, Project, Rater
 from judgeapp import jobs
@@ -149,15 +150,26 @@ def _group_move(membership: Membership, group: str) -> tuple[Membership, str]:
 
 
 def items_import(
-    *, project: Project, paths: list[Path], format: str = "native", progress=None
+    *,
+    project: Project,
+    paths: list[Path],
+    format: str = "native",
+    progress=None,
+    human_group: str | None = None,
 ) -> ImportCounts:
     """Import files of one format into `project`, all or nothing.
 
-    Raises DomainError (with line-numbered messages) and changes nothing when any line is bad.
+    `human_group` names the group of the export's own annotators, for the formats that take
+    one (HUMAN_GROUP_FORMATS). Raises DomainError (with line-numbered messages) and changes
+    nothing when any line is bad.
     """
     parser = FORMATS.get(format)
     if parser is None:
         raise DomainError(f"Unknown format {format!r}; known: {', '.join(sorted(FORMATS))}.")
+    if human_group is not None:
+        if format not in HUMAN_GROUP_FORMATS:
+            raise DomainError(f"The {format} format has no human group to set.")
+        parser = partial(parser, human_group=human_group)
     try:
         return ImportWriter(project, progress=progress).run(parser(paths))
     except ImportRejected as exc:

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from annotations.importers import (
+    argilla,
     judgebench,
     mtbench,
     native,
@@ -25,4 +26,8 @@ FORMATS: dict[str, Parser] = {
     "judgebench": judgebench.parse,
     "prm800k": prm800k.parse,
     "scores": scores.parse,
+    "argilla": argilla.parse,
 }
+
+# The formats whose parser takes `human_group=` (the group of the export's own annotators).
+HUMAN_GROUP_FORMATS = {"argilla"}

@@ -1,4 +1,4 @@
-"""python manage.py import_data --project NAME --format FORMAT FILE..."""
+"""python manage.py import_data --project NAME --format FORMAT [--human-group G] FILE..."""
 
 from pathlib import Path
 
@@ -17,6 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--project", required=True, help="project name")
         parser.add_argument("--format", default="native", choices=sorted(FORMATS))
+        parser.add_argument(
+            "--human-group",
+            help="group of the export's own annotators (argilla; default: the format's name)",
+        )
 
     def handle(self, *args, **options) -> None:
         for path in options["files"]:
@@ -36,6 +40,7 @@ class Command(BaseCommand):
                     paths=options["files"],
                     format=options["format"],
                     progress=progress if options["verbosity"] > 1 else None,
+                    human_group=options["human_group"],
                 )
         except DomainError as exc:
             for line in exc.errors:
