@@ -13,6 +13,7 @@ from annotations.importers import (
     processbench,
     scores,
     summeval,
+    tidy,
 )
 from annotations.importers.records import Record
 
@@ -27,6 +28,7 @@ FORMATS: dict[str, Parser] = {
     "prm800k": prm800k.parse,
     "scores": scores.parse,
     "argilla": argilla.parse,
+    "tidy": tidy.parse,
 }
 
 # The formats whose parser takes `human_group=` (the group of the export's own annotators).
