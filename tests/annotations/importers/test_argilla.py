@@ -2,19 +2,22 @@
 checked against the export, and bad or partial exports refused by record and field with
 nothing written."""
 
+import io
 import json
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations import services
 from annotations.errors import DomainError
-from annotations.models import Criterion, Item, Judgement, Rater
+from annotations.models import Criterion, ImportJob, Item, Judgement, Rater
 from tests.annotations.importers.test_import_fuzz import (
     SETTINGS,
     _mutate,
@@ -124,9 +127,7 @@ def test_it_reads_the_hub_layout_and_leaves_discarded_responses_out(project):
 
 def test_it_imports_a_zipped_export(project, tmp_path):
     archive = tmp_path / "feedback.zip"
-    with zipfile.ZipFile(archive, "w") as out:
-        for path in DISK.rglob("*"):
-            out.write(path, Path("feedback") / path.relative_to(DISK))
+    archive.write_bytes(zipped(DISK))
 
     counts = run(project, archive)
 
@@ -275,3 +276,26 @@ def test_a_mutated_argilla_export_imports_or_names_its_records(tmp_path_factory,
         files = _mutate(data, files)
 
     import_or_line_errors(write(directory, files), "argilla", project)
+
+
+def zipped(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for path in directory.rglob("*"):
+            out.write(path, Path(directory.name) / path.relative_to(directory))
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_celery")
+def test_a_lead_uploads_a_zipped_export_on_the_import_page(client, lead, project):
+    client.force_login(lead)
+
+    client.post(
+        reverse("annotations:import-create", args=[project.slug]),
+        {"file": SimpleUploadedFile("feedback-hf.zip", zipped(HUB)), "format": "argilla"},
+    )
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.counts["judgements_created"]) == ("done", 22)
+    assert stored() == expected_from_disk() - {("r4", "quality", BOB, "bad", "", "{}")}
