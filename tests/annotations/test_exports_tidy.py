@@ -19,6 +19,7 @@ from annotations.exports import project_export_native
 from annotations.exports_pairs import PairCounts, preference_pairs
 from annotations.exports_tidy import (
     JUDGEMENT_COLUMNS,
+    PAIR_COLUMNS,
     SCORE_COLUMNS,
     project_export_tidy,
     rows_write,
@@ -320,3 +321,12 @@ def test_a_mutated_tidy_export_imports_or_names_its_lines(tmp_path_factory, proj
     copy, _ = Project.objects.get_or_create(name="Copy", slug="copy")
 
     import_or_line_errors(write(directory, files), "tidy", copy)
+
+
+def test_the_readme_names_every_column_of_the_judgements_and_the_pairs():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("### Export: a tidy data set")
+    section = readme[start : readme.index("\n## ", start)]
+
+    for column in (*JUDGEMENT_COLUMNS, *PAIR_COLUMNS):
+        assert column.name in section, column.name
