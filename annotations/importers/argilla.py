@@ -221,6 +221,8 @@ def _question(question: Any) -> Question:
     name = question["name"]
     options_holder = question.get("settings") if isinstance(question.get("settings"), dict) else {}
     kind = options_holder.get("type") or question.get("type")
+    if not isinstance(kind, str):
+        raise FieldError(".type", f"question {name!r} needs a type (label_selection, rating, ...)")
     if kind in UNSUPPORTED:
         raise FieldError(
             ".type",

@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -253,6 +254,22 @@ def test_it_refuses_a_ranking_of_three_options(project, tmp_path):
     assert "field 'questions[2].settings.options'" in error.errors[0]
 
 
+def test_it_refuses_a_question_whose_type_is_not_a_name(project, tmp_path):
+    copy = export_with(tmp_path, lambda records: None)
+    settings_path = copy / ".argilla" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    settings["questions"][2]["settings"]["type"] = [None]
+    settings["questions"][2].pop("type")
+    settings_path.write_text(json.dumps(settings))
+
+    error = rejected(project, copy)
+
+    assert error.errors == [
+        ".argilla/settings.json line 1, field 'questions[2].type': question 'preference' "
+        "needs a type (label_selection, rating, ...)"
+    ]
+
+
 def test_it_refuses_a_corrupt_zip(project, tmp_path):
     bad = tmp_path / "export.zip"
     bad.write_bytes(b"PK\x05\x06" + b"\x00" * 18 + b"PK\x03\x04broken")
@@ -262,16 +279,36 @@ def test_it_refuses_a_corrupt_zip(project, tmp_path):
     assert "line 1" in error.errors[0]
 
 
-def fuzz_sample() -> dict:
+def fuzz_sample(layout: str) -> dict:
+    """The fixture's settings and three records, in the to_disk or the hub (JSON Lines) layout."""
     settings = json.loads((DISK / ".argilla" / "settings.json").read_text())
-    return {"settings.json": ("json", settings), "records.json": ("json", disk_records()[:3])}
+    if layout == "disk":
+        records = ("json", disk_records()[:3])
+        return {"settings.json": ("json", settings), "records.json": records}
+    rows = pq.read_table(next((HUB / "data").glob("*.parquet"))).to_pylist()[:3]
+    for row in rows:  # JSON Lines keep no class names: the label itself
+        row["quality.suggestion"] = ["good", "bad"][row["quality.suggestion"]]
+    return {"settings.json": ("json", settings), "train.jsonl": ("jsonl", rows)}
 
 
+def test_the_hub_layout_as_json_lines_imports_as_the_parquet_does(project, tmp_path):
+    paths = write(tmp_path, fuzz_sample("hub"))
+
+    counts = run(project, *paths)
+
+    first_three = {row for row in expected_from_disk() if row[0] != "r4"}
+    assert counts.judgements_created == len(first_three) == 22
+    assert stored() == first_three
+
+
+@pytest.mark.parametrize("layout", ["disk", "hub"])
 @SETTINGS
 @given(data=st.data())
-def test_a_mutated_argilla_export_imports_or_names_its_records(tmp_path_factory, project, data):
+def test_a_mutated_argilla_export_imports_or_names_its_records(
+    tmp_path_factory, project, layout, data
+):
     directory = tmp_path_factory.mktemp("argilla")
-    files = fuzz_sample()
+    files = fuzz_sample(layout)
     for _ in range(data.draw(st.integers(1, 3))):
         files = _mutate(data, files)
 
