@@ -296,7 +296,7 @@ def _parquet_rows(source: Source) -> Iterator[tuple[Origin, dict | FieldError]]:
         for batch in parquet.iter_batches(batch_size=1000):
             for row in batch.to_pylist():
                 number += 1
-                yield EntryOrigin(source.name, number), _hf_record(row, class_names)
+                yield EntryOrigin(source.name, number), _hf_checked(row, class_names)
     except (pa.ArrowException, OSError) as exc:
         yield Origin(source.name, 1), FieldError("", f"is not a readable Parquet file ({exc})")
 
@@ -321,7 +321,14 @@ def _hf_row(line: bytes, class_names: dict) -> dict | FieldError:
         return FieldError("", "not valid JSON")
     if not isinstance(row, dict):
         return FieldError("", "must be a JSON object")
-    return _hf_record(row, class_names)
+    return _hf_checked(row, class_names)
+
+
+def _hf_checked(row: dict, class_names: dict[str, list]) -> dict | FieldError:
+    try:
+        return _hf_record(row, class_names)
+    except FieldError as exc:
+        return exc
 
 
 def _hf_record(row: dict, class_names: dict[str, list]) -> dict:
@@ -334,19 +341,20 @@ def _hf_record(row: dict, class_names: dict[str, list]) -> dict:
             continue
         name, dot, rest = column.partition(".")
         if rest == "responses":
-            users = row.get(f"{name}.responses.users") or []
-            statuses = row.get(f"{name}.responses.status") or []
+            users = _list(row, f"{name}.responses.users")
+            statuses = _list(row, f"{name}.responses.status")
+            value = _list(row, column)
             responses[name] = [
                 {
                     "value": v,
                     "user_id": users[i] if i < len(users) else None,
                     "status": statuses[i] if i < len(statuses) else None,
                 }
-                for i, v in enumerate(value or [])
+                for i, v in enumerate(value)
             ]
         elif rest == "suggestion":
             names = class_names.get(column)
-            if names is not None and isinstance(value, int) and 0 <= value < len(names):
+            if names is not None and type(value) is int and 0 <= value < len(names):
                 value = names[value]  # a record without a suggestion has the class None
             if value is None:
                 continue
@@ -363,10 +371,19 @@ def _hf_record(row: dict, class_names: dict[str, list]) -> dict:
     return record
 
 
+def _list(row: dict, column: str) -> list:
+    value = row.get(column)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(column, "must be a list")
+    return value
+
+
 def _record(record: dict, origin: Origin, settings: Settings, human_group: str) -> Iterator[Record]:
     try:
         json.dumps(record)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise FieldError("", "holds a value JSON cannot keep (bytes, a date, NaN?)") from None
     problem = json_problem(record)
     if problem:
