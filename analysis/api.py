@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from analysis import selectors, services
 from analysis.config import RunConfig, RunConfigError
-from analysis.exports import REPORT_FILES
+from analysis.exports import DOWNLOADS
 from analysis.models import AgreementRun
 from analysis.views import report_response
 from annotations import selectors as annotations_selectors
@@ -31,9 +31,7 @@ class RunOutput(serializers.ModelSerializer):
     def get_files(self, run: AgreementRun) -> dict[str, str]:
         if run.status != AgreementRun.Status.DONE:
             return {}
-        return {
-            name: reverse("analysis-api:run-file", args=[run.pk, name]) for name in REPORT_FILES
-        }
+        return {name: reverse("analysis-api:run-file", args=[run.pk, name]) for name in DOWNLOADS}
 
 
 class RunCreateApi(APIView):
@@ -86,12 +84,15 @@ class RunDetailApi(APIView):
 
 class RunFileApi(APIView):
     """One CSV of a finished run (`agreement.csv`, `shortfall.csv`, `disagreements.csv`,
-    `charts.csv`)."""
+    `charts.csv`), or the same rows as JSON (`agreement.json`, ...)."""
 
     @extend_schema(
         operation_id="agreement_runs_file_retrieve",
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file."),
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.ANY, description="The JSON file: the CSV's rows as objects."
+            ),
             **errors(*AUTHENTICATED, 404),
         },
     )

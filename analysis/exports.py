@@ -1,7 +1,10 @@
 """The CSV agreement reports: agreement.csv, shortfall.csv, disagreements.csv and charts.csv
-(the confusion matrices, earliest-error offsets and score curves behind the charts)."""
+(the confusion matrices, earliest-error offsets and score curves behind the charts), and the
+same rows as JSON (agreement.json, ...: a list of objects keyed by the CSV's columns, numbers
+as numbers, missing as null; `python -m judgeapp.report DIR` reads them into pandas)."""
 
 import csv
+import json
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -28,6 +31,9 @@ REPORT_FILES = {
     "disagreements.csv": (Disagreement, DISAGREEMENT_COLUMNS),
     "charts.csv": (ChartData, CHART_COLUMNS),
 }
+# The JSON files: the same rows as the CSV of the same name.
+JSON_FILES = {name.removesuffix(".csv") + ".json": name for name in REPORT_FILES}
+DOWNLOADS = [*REPORT_FILES, *JSON_FILES]
 # A formula start at the beginning of the text or after any line break, delimiter or quote
 # inside it: a reader that splits rows at a bare carriage return (or reads line by line) may
 # start a cell at any of them, even in the middle of a cell that has no line break itself.
@@ -84,10 +90,40 @@ def report_lines(*, run: AgreementRun, name: str) -> Iterator[str]:
     return csv_lines(columns, rows.iterator(chunk_size=5000))
 
 
+def report_json_chunks(*, run: AgreementRun, name: str) -> Iterator[str]:
+    """The text of one JSON report file of a run (`agreement.json`, ...), a row at a time.
+
+    The rows and keys of the CSV of the same name; values as stored (no spreadsheet escaping:
+    JSON is not opened as formulas), NaN and infinities as null."""
+    model, columns = REPORT_FILES[JSON_FILES[name]]
+    rows = model.objects.filter(run=run).order_by("pk").values_list(*columns)
+    separator = "\n"
+    yield "["
+    for row in rows.iterator(chunk_size=5000):
+        values = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        yield separator + json.dumps(values, ensure_ascii=False, default=str)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def report_chunks(*, run: AgreementRun, name: str) -> Iterator[str]:
+    """Any download of a run by name: a CSV's lines or a JSON file's chunks."""
+    if name in JSON_FILES:
+        return report_json_chunks(run=run, name=name)
+    return report_lines(run=run, name=name)
+
+
 def report_write(*, run: AgreementRun, name: str, out: TextIO) -> int:
-    n = -1  # the header is not a row
-    for line in report_lines(run=run, name=name):
-        out.write(line)
+    """Write one CSV or JSON file; returns its rows."""
+    n = -1 if name in REPORT_FILES else -2  # the header, or the list's brackets, are no row
+    for chunk in report_chunks(run=run, name=name):
+        out.write(chunk)
         n += 1
     return n
 
@@ -95,7 +131,7 @@ def report_write(*, run: AgreementRun, name: str, out: TextIO) -> int:
 def report_write_dir(*, run: AgreementRun, directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name in REPORT_FILES:
+    for name in DOWNLOADS:
         with open(directory / name, "w", encoding="utf-8", newline="") as out:
             written[name] = report_write(run=run, name=name, out=out)
     return written

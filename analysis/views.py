@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from analysis import selectors, services
 from analysis.document import DOCUMENT_NAME
-from analysis.exports import REPORT_FILES, report_lines
+from analysis.exports import DOWNLOADS, JSON_FILES, report_chunks
 from analysis.forms import RunForm
 from analysis.models import AgreementRun
 from analysis.presentation import report_view
@@ -60,7 +60,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     context = {
         "run": run,
         "view": report_view(run) if done else None,
-        "files": list(REPORT_FILES),
+        "files": DOWNLOADS,
         "has_document": done and selectors.run_has_document(run=run),
         "members": annotations_selectors.group_members(project=run.project) if done else {},
     }
@@ -96,10 +96,11 @@ def document_response(run) -> HttpResponse:
 
 
 def report_response(run, name: str) -> StreamingHttpResponse:
-    """Stream one CSV of a finished run (shared by the page and the API)."""
-    if name not in REPORT_FILES or run.status != "done":
+    """Stream one CSV or JSON file of a finished run (shared by the page and the API)."""
+    if name not in DOWNLOADS or run.status != "done":
         raise Http404("No such report file.")
-    response = StreamingHttpResponse(report_lines(run=run, name=name), content_type="text/csv")
+    content_type = "application/json" if name in JSON_FILES else "text/csv"
+    response = StreamingHttpResponse(report_chunks(run=run, name=name), content_type=content_type)
     filename = f"{run.project.slug}-run{run.pk}-{name}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

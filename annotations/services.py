@@ -159,7 +159,9 @@ def items_import(
     """Import files of one format into `project`, all or nothing; `options` are the format's
     own (labelstudio: config, human_group, mapping, item_id_field).
 
-    Raises DomainError (with line-numbered messages) and changes nothing when any line is bad.
+    `human_group` names the group of the export's own annotators, for the formats that take
+    one (HUMAN_GROUP_FORMATS). Raises DomainError (with line-numbered messages) and changes
+    nothing when any line is bad.
     """
     parser = FORMATS.get(format)
     if parser is None:

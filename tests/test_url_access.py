@@ -266,7 +266,7 @@ def world(db, tmp_path, project, lead, annotator, second_annotator, outsider, ea
         "assignment_id": flagged.pk,
         "run_id": report.pk,
         "judge_run_id": judge_run.pk,
-        "name": ["agreement.csv", "report.html"],
+        "name": ["agreement.csv", "agreement.json", "report.html"],
     }
     return people, args
 

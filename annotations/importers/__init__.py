@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from annotations.importers import (
+    argilla,
     judgebench,
     labelstudio,
     mtbench,
@@ -13,6 +14,7 @@ from annotations.importers import (
     processbench,
     scores,
     summeval,
+    tidy,
 )
 from annotations.importers.records import Record
 
@@ -28,6 +30,8 @@ FORMATS: dict[str, Parser] = {
     "prm800k": prm800k.parse,
     "scores": scores.parse,
     "labelstudio": labelstudio.parse,
+    "argilla": argilla.parse,
+    "tidy": tidy.parse,
 }
 
 # What a format asks of the one writer (`ImportWriter`'s keywords). Label Studio's re-import

@@ -3,7 +3,8 @@
 [--epsilon E] [--epsilon GROUP=E]...
 
 Runs a report (eagerly, or through the worker when a broker is set) and writes
-DIR/agreement.csv, DIR/shortfall.csv and DIR/disagreements.csv.
+DIR/agreement.csv, DIR/shortfall.csv, DIR/disagreements.csv and DIR/charts.csv, and the same
+rows as JSON (DIR/agreement.json, ...; `python -m judgeapp.report DIR` reads them).
 """
 
 import time

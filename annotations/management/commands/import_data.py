@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="native", choices=sorted(FORMATS))
         ls = parser.add_argument_group("labelstudio")
         ls.add_argument("--config", type=Path, help="the labeling config (XML)")
-        ls.add_argument("--human-group", help="the annotators' rater group (labelstudio)")
+        ls.add_argument("--human-group", help="the annotators' rater group (labelstudio, argilla)")
         ls.add_argument("--map", action="append", default=[], metavar="FIELD=DATA_KEY")
         ls.add_argument("--item-id-field", help="the data key holding the item id")
 
@@ -58,12 +58,15 @@ class Command(BaseCommand):
             self.stdout.write(f"Note: {note}")
 
     def _format_options(self, options: dict) -> dict:
-        """The labelstudio options as `labelstudio.Options` fields (refused for other formats)."""
+        """The labelstudio options as `labelstudio.Options` fields, argilla's human group (refused
+        for other formats)."""
         given = {
             k: options[k] for k in ("config", "human_group", "item_id_field") if options[k]
         } | ({"mapping": options["map"]} if options["map"] else {})
         if not given:
             return {}
+        if options["format"] == "argilla" and set(given) == {"human_group"}:
+            return given
         if options["format"] != "labelstudio":
             flags = ", ".join("--" + k.replace("_", "-") for k in given)
             raise CommandError(f"{flags}: only for --format labelstudio")
