@@ -165,13 +165,26 @@ class Item(models.Model):
         output_field=models.BigIntegerField(),
         db_persist=True,
     )
+    # The annotator queue's state of the item, kept by annotations/annotate/openness.py in the
+    # same transaction as every claim, release, skip and flag: free slots (NULL: untouched or
+    # gold) and how many flags hold it back.
+    open_slots = models.SmallIntegerField(null=True, blank=True, editable=False)
+    flags = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["project", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_id")
         ]
-        indexes = [models.Index(fields=["project", "scatter"], name="item_scatter")]
+        indexes = [
+            models.Index(fields=["project", "scatter"], name="item_scatter"),
+            # Only open items (openness.OPEN, written out here: models cannot import it).
+            models.Index(
+                fields=["project", "scatter"],
+                condition=Q(flags=0) & (Q(open_slots__isnull=True) | Q(open_slots__gt=0)),
+                name="item_open_scatter",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -306,6 +319,21 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} into {self.project} ({self.status})"
+
+
+class QueueCounter(models.Model):
+    """How many of a project's items are open to the annotator queue, kept by
+    annotations/annotate/openness.py in the transaction of every change (its own row, so a
+    project's save never writes a stale count back, and claims lock this row, not the
+    project's)."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="queue_counter"
+    )
+    items_open = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.items_open} open"
 
 
 class Assignment(models.Model):

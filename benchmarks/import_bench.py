@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results-import.md"
 GENERATOR_VERSION = 1  # part of the file name: bump when the generated content changes
 PG_MAINTENANCE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "judgeapp_bench"
+PG_BENCH_DB = os.environ.get("IMPORT_BENCH_DB", "judgeapp_bench")  # one per concurrent run
 PROJECT = "import benchmark"
 
 EXPERTS = ["expert_1", "expert_2", "expert_3"]

@@ -6,14 +6,13 @@ constraint (see `Assignment` and `Judgement`); the code here chooses what to wri
 the database refuse a duplicate.
 """
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotations.annotate import rules, selectors
+from annotations.annotate import openness, rules, selectors
 from annotations.annotate.raters import rater_for_user
 from annotations.annotate.rules import JudgementRow, Submission, SubmissionConflict, SubmitResult
 from annotations.annotate.sheet import ItemSheet
@@ -84,10 +83,12 @@ def _claim(*, user: AbstractBaseUser, project: Project, item: Item) -> Assignmen
         if slot is None and not item.is_gold:
             return None
         try:
-            with _savepoint_if_nested():
+            with transaction.atomic():
                 assignment = Assignment.objects.create(
                     project=project, item=item, user=user, slot=slot, is_gold=item.is_gold
                 )
+                if slot is not None:
+                    openness.item_slots_change(item_id=item.pk, delta=-1)
             return Assignment.objects.select_related("item", "project").get(pk=assignment.pk)
         except IntegrityError:
             # Another tab of the same user claimed first, or another annotator took the slot.
@@ -97,13 +98,6 @@ def _claim(*, user: AbstractBaseUser, project: Project, item: Item) -> Assignmen
             if Assignment.objects.filter(item_id=item.pk, user=user).exists():
                 return None
     return None
-
-
-def _savepoint_if_nested() -> AbstractContextManager:
-    """A savepoint inside a transaction, so a refused INSERT does not break it; nothing in
-    autocommit mode, where the refused statement rolls back on its own (and BEGIN and COMMIT
-    would cost two more round trips on every claim)."""
-    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
 
 
 # ---- submit ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from annotations.annotate.openness import OPEN
 from annotations.annotate.rules import ANNOTATOR_STATUSES, Claim, ItemText
 from annotations.annotate.sheet import ItemSheet, OwnAnswer, item_sheet_build
 from annotations.models import (
@@ -21,6 +22,7 @@ from annotations.models import (
     Judgement,
     Membership,
     Project,
+    QueueCounter,
     Step,
 )
 
@@ -92,20 +94,21 @@ def project_criteria(*, project_id: int) -> list[Criterion]:
     return list(Criterion.objects.filter(project_id=project_id).order_by("position", "id"))
 
 
+# OPEN seen from an assignment (the rule on its item).
+OPEN_VIA_ITEM = Q(item__flags=0) & (Q(item__open_slots__isnull=True) | Q(item__open_slots__gt=0))
+
 # ---- the queue -------------------------------------------------------------------------------
 
 
 def items_claimable(*, user_id: int, project: Project) -> QuerySet[Item]:
     """Items the user may take now, with `is_gold` and `n_taken` (slots held) annotated.
 
-    An item is claimable when the user never had it (whatever became of it), nobody flagged
-    it as broken (held back from everyone until a lead releases it), and it is gold (shown to
-    everyone, takes no slot) or fewer than k annotators hold a slot of it. Counted per item
-    (not a join and GROUP BY over the project), so a LIMIT can stop early.
+    An item is claimable when it is open (`openness.OPEN`: nobody flagged it, held back from
+    everyone until a lead releases it, and it is gold, shown to everyone and taking no slot,
+    or fewer than k annotators hold a slot of it) and the user never had it (whatever became
+    of it). Openness is kept on the item, so this reads the partial index of open items and
+    asks per item only whether the user had it: a LIMIT stops early at any progress.
     """
-    seen_or_flagged = Assignment.objects.filter(item=OuterRef("pk")).filter(
-        Q(user_id=user_id) | Q(status=Assignment.Status.FLAGGED)
-    )
     taken = (
         Assignment.objects.filter(item=OuterRef("pk"), slot__isnull=False)
         .order_by()
@@ -115,12 +118,12 @@ def items_claimable(*, user_id: int, project: Project) -> QuerySet[Item]:
     )
     return (
         Item.objects.filter(project=project)
-        .exclude(Exists(seen_or_flagged))
+        .filter(OPEN)
+        .exclude(Exists(Assignment.objects.filter(item=OuterRef("pk"), user_id=user_id)))
         .annotate(
             n_taken=Coalesce(Subquery(taken), 0),
             is_gold=Exists(GoldItem.objects.filter(item=OuterRef("pk"))),
         )
-        .filter(Q(is_gold=True) | Q(n_taken__lt=project.overlap))
     )
 
 
@@ -137,37 +140,29 @@ def claimable_from(*, user_id: int, project: Project, start: int, limit: int) ->
 @dataclass(frozen=True)
 class Progress:
     done: int
-    remaining: int  # at most PROGRESS_CAP
+    remaining: int
     position: int
-    more: bool = False  # more than `remaining` are left ("1000+")
-
-    @property
-    def left_label(self) -> str:
-        """What every page prints for what is left: "12", or "1000+" past the cap."""
-        return f"{self.remaining}+" if self.more else str(self.remaining)
-
-
-# Every annotator page shows the count; counting all that is left reads the whole project
-# (about 3 µs an item on PostgreSQL), so the count stops here.
-PROGRESS_CAP = 1000
 
 
 def queue_progress(*, user: AbstractBaseUser, project: Project) -> Progress:
-    """How many items the user has submitted and how many are left for them: their open item
-    and the items they may claim, one count capped at PROGRESS_CAP. (Capping the claimable
-    items alone made the queue page say "1000+" and the item page, once the open item left
-    the claimable ones, "1001+" for the same work.)"""
+    """How many items the user has submitted and how many are left for them.
+
+    Exact, and without reading the project: the items left are the project's open items
+    (`QueueCounter`, kept by `openness`) less those the user already had; the second
+    term reads only the user's own rows.
+    """
     counts = Assignment.objects.filter(user=user, project=project).aggregate(
         done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)),
         open=Count("pk", filter=Q(status=Assignment.Status.ASSIGNED)),
+        had_open_items=Count("pk", filter=OPEN_VIA_ITEM),
     )
-    claimable = items_claimable(user_id=user.pk, project=project).order_by()
-    left = counts["open"] + claimable[: PROGRESS_CAP + 1].count()
+    counter = QueueCounter.objects.filter(project=project).values_list("items_open", flat=True)
+    items_open = counter[0] if counter else 0
+    left = max(items_open - counts["had_open_items"], 0)
     return Progress(
         done=counts["done"],
-        remaining=min(left, PROGRESS_CAP),
+        remaining=left + counts["open"],
         position=counts["done"] + 1,
-        more=left > PROGRESS_CAP,
     )
 
 

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations import services as core_services
-from annotations.annotate import queue_orm, queue_sql, rules, selectors
+from annotations.annotate import openness, queue_orm, queue_sql, rules, selectors
 from annotations.annotate.rules import MAX_RATIONALE, Submission, SubmitResult
 from annotations.annotate.sheet import ItemSheet
 from annotations.audit import AuditAction, audit_record
@@ -88,7 +88,12 @@ def project_annotation_set(
     if annotator_group is not None:
         project.annotator_group = core_services.rater_group_clean(annotator_group)
         fields.append("annotator_group")
-    project.save(update_fields=fields)
+    with transaction.atomic():
+        changed = Project.objects.filter(pk=project.pk).exclude(overlap=overlap).exists()
+        project.save(update_fields=fields)
+        if changed:
+            # Every item's free slots follow k: recounted set-based (a lead's rare change).
+            openness.queue_counters_refresh(project_id=project.pk)
     return project
 
 
@@ -130,10 +135,15 @@ def assignment_skip(*, assignment: Assignment, reason: str, flag: bool = False) 
         locked = Assignment.objects.select_for_update(no_key=True).get(pk=assignment.pk)
         if locked.status != Assignment.Status.ASSIGNED:
             raise DomainError("Only an item you have not submitted can be skipped.")
+        held_slot = locked.slot is not None
         locked.status = Assignment.Status.FLAGGED if flag else Assignment.Status.SKIPPED
         locked.slot = None
         locked.reason = reason[:MAX_RATIONALE]
         locked.save(update_fields=["status", "slot", "reason"])
+        if held_slot:
+            openness.item_slots_change(item_id=locked.item_id, delta=1)
+        if flag:
+            openness.item_flags_change(item_id=locked.item_id, delta=1)
     return locked
 
 
@@ -147,6 +157,7 @@ def assignment_release_flag(
         ).update(status=Assignment.Status.SKIPPED)
         if not updated:
             raise DomainError("This item is not flagged.")
+        openness.item_flags_change(item_id=assignment.item_id, delta=-1)
         audit_record(
             actor=actor,
             project=assignment.project,
@@ -166,10 +177,20 @@ def assignments_release_stale(*, older_than: timedelta) -> int:
     back to the pool, and to the same annotator too, since they never judged it.
     """
     cutoff = timezone.now() - older_than
-    released, _ = Assignment.objects.filter(
-        status=Assignment.Status.ASSIGNED, is_gold=False, created_at__lt=cutoff
-    ).delete()
-    return released
+    with transaction.atomic():
+        # Locked, so a submission racing the reaper either lands first (and the row is no
+        # longer open) or waits and finds the row gone.
+        stale = list(
+            Assignment.objects.select_for_update()
+            .filter(status=Assignment.Status.ASSIGNED, is_gold=False, created_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", "item_id", "slot")
+        )
+        Assignment.objects.filter(pk__in=[pk for pk, _, _ in stale]).delete()
+        for _, item_id, slot in stale:
+            if slot is not None:
+                openness.item_slots_change(item_id=item_id, delta=1)
+    return len(stale)
 
 
 # ---- gold ------------------------------------------------------------------------------------
@@ -208,6 +229,8 @@ def gold_set(*, item: Item, expected: dict, user: AbstractBaseUser | None) -> Go
         gold, created = GoldItem.objects.update_or_create(
             item=item, defaults={"expected": expected, "created_by": user}
         )
+        if created:
+            openness.item_gold_made(item_id=item.pk)
         audit_record(
             actor=user,
             project=item.project,

@@ -5,6 +5,7 @@ per item. Part of `writer.ImportWriter`'s one transaction."""
 import json
 from typing import Protocol
 
+from annotations.annotate import openness
 from annotations.importers import staging
 from annotations.importers.errors import Origin
 from annotations.importers.records import ItemRecord
@@ -94,6 +95,8 @@ class ItemWriter:
                 self.known[record.external_id] = ItemInfo(pk, record.kind, len(record.steps))
             steps.extend((pk, i, text) for i, text in enumerate(record.steps))
         staging.write_rows(Step._meta.db_table, STEP_COLUMNS, steps)
+        # New items are open: the project's count of open items grows with them.
+        openness.project_items_added(project_id=self.project.pk, n=len(new))
         self.counts.items_created += len(new)
         self.counts.steps_created += len(steps)
 

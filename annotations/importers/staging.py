@@ -61,6 +61,22 @@ def write_rows(table: str, columns: str, rows: list[tuple] | list[list]) -> None
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608 - our table name
 
 
+def fk_checks_skippable() -> bool:
+    """Whether this connection may turn the judgement table's foreign-key triggers off for a
+    statement: the user may set session_replication_role (a superuser, or granted SET on it),
+    and the table has no trigger of its own that `replica` would silence as well."""
+    if not is_postgres():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (current_setting('is_superuser') = 'on'"
+            " OR has_parameter_privilege('session_replication_role', 'SET'))"
+            " AND NOT EXISTS (SELECT 1 FROM pg_trigger"
+            " WHERE tgrelid = 'annotations_judgement'::regclass AND NOT tgisinternal)"
+        )
+        return bool(cursor.fetchone()[0])
+
+
 class StagingTable:
     """A temporary table of checked judgement rows (in STAGING_COLUMNS order).
 
@@ -204,8 +220,63 @@ class StagingTable:
                     ids,
                 )
 
-    def insert(self, created_at: datetime) -> int:
-        """Move the staged rows that are not stored yet into the judgement table; how many."""
+    def lock_references(self) -> bool:
+        """Prove every staged reference once per referenced row, and keep it proven: lock each
+        distinct rater, item, step and criterion the rows name FOR KEY SHARE (the lock a
+        foreign-key check takes) and check that all of them were found. True when the proof
+        is complete, so the insert may skip the per-row foreign-key checks (`insert`).
+
+        What makes skipping safe: the lock stops any other transaction from deleting (or
+        changing the key of) a referenced row until our commit, exactly as the per-row checks'
+        locks would; and a row deleted before we locked it is not returned, so the counts
+        differ and the import is refused. PostgreSQL only (SQLite checks keys per statement
+        and at a cost worth keeping).
+        """
+        if not self.is_postgres:
+            return False
+        lookups = [
+            ("annotations_rater", "id", f"SELECT DISTINCT rater_id FROM {self.name}"),  # noqa: S608
+            ("annotations_item", "id", f"SELECT DISTINCT item_id FROM {self.name}"),  # noqa: S608
+            ("annotations_criterion", "id", f"SELECT DISTINCT criterion_id FROM {self.name}"),  # noqa: S608
+            (
+                "annotations_step",
+                '(item_id, "index")',
+                f"SELECT DISTINCT item_id, step_index FROM {self.name}"  # noqa: S608
+                " WHERE step_index IS NOT NULL",
+            ),
+        ]
+        with connection.cursor() as cursor:
+            for table, key, wanted in lookups:
+                cursor.execute(
+                    f"SELECT (SELECT count(*) FROM ({wanted}) w),"  # noqa: S608 - our names
+                    f" (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {key} IN ({wanted})"
+                    " FOR KEY SHARE) locked)"
+                )
+                expected, locked = cursor.fetchone()
+                if expected != locked:
+                    return False
+        return True
+
+    def insert(self, created_at: datetime, references_locked: bool = False) -> int:
+        """Move the staged rows that are not stored yet into the judgement table; how many.
+
+        `references_locked` (from `lock_references`): every reference is proven and locked,
+        so, where this database user may, the insert runs with the foreign-key triggers off
+        (`session_replication_role = replica` for these two statements only). Otherwise the
+        deferred checks run as usual at commit: one index probe per row and key.
+        """
+        skip_checks = references_locked and fk_checks_skippable()
+        if skip_checks:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        try:
+            return self._insert(created_at)
+        finally:
+            if skip_checks:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL session_replication_role = origin")
+
+    def _insert(self, created_at: datetime) -> int:
         when = created_at if self.is_postgres else created_at.isoformat()
         insert = (
             "INSERT INTO annotations_judgement (rater_id, item_id, step_id, criterion_id, value,"

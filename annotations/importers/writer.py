@@ -414,6 +414,7 @@ class ImportWriter:
         self.counts.extra["judgements_older_than_stored"] = kept
 
     def _insert_staged(self) -> None:
-        created = self.staging.insert(self.now)
+        locked = self.staging.lock_references()
+        created = self.staging.insert(self.now, references_locked=locked)
         self.counts.judgements_created = created
         self.counts.judgements_unchanged = self.n_staged - created - len(self.to_update)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotations.annotate import selectors
 from annotations.models import Assignment, Judgement, Membership, Project
 from annotations.services import items_import
 from tests.factories import COHERENCE, PREFERENCE, write_jsonl
@@ -276,17 +275,14 @@ def test_it_shows_the_missing_answers_message_where_the_annotator_looks(
     screenshot(page, "day-04-missing-narrow", full_page=False)
 
 
-def test_it_counts_what_is_left_alike_on_the_queue_and_item_pages(
-    mt, live_server, new_page, monkeypatch
-):
-    monkeypatch.setattr(selectors, "PROGRESS_CAP", 1)  # two items: past the cap
+def test_it_counts_what_is_left_alike_on_the_queue_and_item_pages(mt, live_server, new_page):
     make_user("ann", mt)
     page = new_page()
     login(page, live_server, "ann")
     page.goto(f"{live_server.url}/annotate/mt/")
     on_queue = page.inner_text("#progress")
     start(page, live_server, "mt")
-    assert page.inner_text("#progress") == on_queue == "0 done · 1+ left"
+    assert page.inner_text("#progress") == on_queue == "0 done · 2 left"
 
 
 def test_it_names_the_item_in_the_tab_title(mt, live_server, new_page):

@@ -3,9 +3,10 @@
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from psycopg import sql
 
-from annotations.annotate import queue_orm, rules
+from annotations.annotate import openness, queue_orm, rules
 from annotations.annotate.queue_sql.auth import Prefetched, register_read
 from annotations.annotate.queue_sql.db import CRITERIA, criteria_from_rows, fetch, json_value, text
 from annotations.annotate.rules import Claim, ItemText
@@ -45,25 +46,28 @@ class NextRead(NamedTuple):
 
 
 # The first item the user may take from `start` on in the scatter order, then from the
-# beginning up to `start`: an index scan of (project, scatter) that stops at the first item
-# that is not the user's, not flagged, and gold or with a free slot, each decided from one
-# read of the item's assignments (the rule of `selectors.items_claimable`). The second lap
-# runs only if the first found nothing. The lowest free slot is inserted with ON CONFLICT DO
-# NOTHING, which refuses a slot or an item another request took meanwhile.
+# beginning up to `start`: a scan of the partial index of open items (`openness.OPEN`,
+# written out here) that stops at the first item the user never had (the rule of
+# `selectors.items_claimable`); the item's held slots are read for that item only. The
+# second lap runs only if the first found nothing. The lowest free slot is inserted with ON
+# CONFLICT DO NOTHING, which refuses a slot or an item another request took meanwhile.
 _FIRST_CLAIMABLE = sql.SQL("""
     SELECT i.id AS item_id, gold.is_gold, held.taken
     FROM annotations_item i
     CROSS JOIN LATERAL (
-        SELECT coalesce(bool_or(a.user_id = %(user)s OR a.status = 'flagged'), false)
-                AS blocked,
-            coalesce(array_agg(a.slot) FILTER (WHERE a.slot IS NOT NULL), '{{}}') AS taken
+        SELECT coalesce(array_agg(a.slot) FILTER (WHERE a.slot IS NOT NULL), '{{}}') AS taken
         FROM annotations_assignment a WHERE a.item_id = i.id
     ) held
     CROSS JOIN LATERAL (
         SELECT EXISTS (SELECT 1 FROM annotations_golditem g WHERE g.item_id = i.id) AS is_gold
     ) gold
-    WHERE i.project_id = %(project)s AND {range} AND NOT held.blocked
+    WHERE i.project_id = %(project)s AND {range}
+        AND i.flags = 0 AND (i.open_slots IS NULL OR i.open_slots > 0)
         AND (gold.is_gold OR cardinality(held.taken) < %(overlap)s)
+        AND NOT EXISTS (
+            SELECT 1 FROM annotations_assignment mine
+            WHERE mine.item_id = i.id AND mine.user_id = %(user)s
+        )
     ORDER BY i.scatter LIMIT 1
 """)
 
@@ -142,7 +146,11 @@ def assignment_next(
         "start": rules.claim_start() if start is None else start,
     }
     for _ in range(NEXT_ROUNDS):
-        row = fetch(_NEXT_CLAIM, params)[0]
+        # The claim and the item's counters change in one transaction (`openness`).
+        with transaction.atomic():
+            row = fetch(_NEXT_CLAIM, params)[0]
+            if row[1] is not None and row[2] is not None:
+                openness.item_slots_change(item_id=row[5], delta=-1)
         if row[1] is not None:
             return _sheet(read, row)
         if not row[0]:

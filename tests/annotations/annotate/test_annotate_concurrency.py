@@ -109,3 +109,36 @@ def test_it_stores_one_judgement_per_target_under_simultaneous_submits(queue, tm
     results = run_together(10, submit)
     assert Judgement.objects.count() == 2
     assert sum(not r.repeated for r in results) >= 2
+
+
+def _counters(project: Project) -> tuple:
+    from annotations.models import QueueCounter
+
+    items = sorted(Item.objects.filter(project=project).values_list("pk", "open_slots", "flags"))
+    return items, QueueCounter.objects.get(project=project).items_open
+
+
+def test_it_keeps_the_open_item_counters_exact_when_claims_skips_and_flags_race(queue, tmp_path):
+    from annotations.annotate import openness, services
+
+    project, users = make_study(tmp_path, n_items=6, overlap=3, n_users=16)
+
+    def work(i: int) -> int:
+        done = 0
+        while (a := queue.next(users[i], project)) is not None:
+            if (done + i) % 3 == 0:
+                services.assignment_skip(assignment=a, reason="")
+            elif i % 5 == 0 and done == 0:
+                services.assignment_skip(assignment=a, reason="broken", flag=True)
+            else:
+                queue.submit(a, labels(a.item))
+            done += 1
+        return done
+
+    run_together(16, work)
+    kept = _counters(project)
+    openness.queue_counters_refresh(project_id=project.pk)
+    assert _counters(project) == kept  # every concurrent change counted once
+    taken = Counter(Assignment.objects.filter(slot__isnull=False).values_list("item_id", flat=True))
+    flagged = set(Assignment.objects.filter(status="flagged").values_list("item_id", flat=True))
+    assert all(n == 3 for item, n in taken.items() if item not in flagged)

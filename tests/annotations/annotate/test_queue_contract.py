@@ -312,24 +312,80 @@ def test_it_counts_progress_for_the_annotator(queue, study, annotator):
     assignment = queue.next(annotator, study)
     queue.submit(assignment, full_labels(assignment.item))
     progress = selectors.queue_progress(user=annotator, project=study)
-    assert (progress.done, progress.remaining, progress.more) == (1, 3, False)
+    assert (progress.done, progress.remaining) == (1, 3)
 
 
-def test_it_stops_counting_what_is_left_at_the_cap(
-    queue, study, annotator, second_annotator, monkeypatch
+def _left_by_the_rule(user, project) -> int:
+    """What is left for the user, decided item by item from the assignments alone."""
+    from annotations.models import Assignment, GoldItem
+
+    project.refresh_from_db()
+    left = 0
+    for item in project.items.all():
+        rows = Assignment.objects.filter(item=item)
+        if rows.filter(user=user).exists() or rows.filter(status="flagged").exists():
+            continue
+        gold = GoldItem.objects.filter(item=item).exists()
+        left += gold or rows.filter(slot__isnull=False).count() < project.overlap
+    return left
+
+
+def _counters(project) -> tuple:
+    from annotations.models import QueueCounter
+
+    items = sorted(project.items.values_list("pk", "open_slots", "flags"))
+    counter = QueueCounter.objects.filter(project=project).values_list("items_open", flat=True)
+    return items, (counter[0] if counter else 0)
+
+
+def _assert_exact(project, *users) -> None:
+    from annotations.annotate import openness
+    from annotations.models import Assignment
+
+    kept = _counters(project)
+    openness.queue_counters_refresh(project_id=project.pk)
+    assert _counters(project) == kept  # what the writes kept = a recount from scratch
+    for user in users:
+        mine_open = Assignment.objects.filter(user=user, project=project, status="assigned")
+        expected = _left_by_the_rule(user, project) + mine_open.count()
+        assert selectors.queue_progress(user=user, project=project).remaining == expected
+
+
+def test_it_keeps_the_count_of_what_is_left_exact_through_every_change(
+    queue, study, annotator, second_annotator, lead
 ):
-    monkeypatch.setattr(selectors, "PROGRESS_CAP", 2)
-    progress = selectors.queue_progress(user=annotator, project=study)
-    assert (progress.remaining, progress.more) == (2, True)
-    queue.next(annotator, study)  # open: counted with the rest, under the same cap
-    progress = selectors.queue_progress(user=annotator, project=study)
-    assert (progress.left_label, progress.more) == ("2+", True)
+    from datetime import timedelta
+
+    from annotations.models import Assignment
+
+    users = (annotator, second_annotator)
+    services.project_annotation_set(project=study, overlap=2, error_ends_solution=False)
+    _assert_exact(study, *users)
+    first = queue.next(annotator, study)
+    _assert_exact(study, *users)
+    queue.submit(first, full_labels(first.item))
+    theirs = queue.next(second_annotator, study)
+    _assert_exact(study, *users)
+    services.assignment_skip(assignment=theirs, reason="")
+    _assert_exact(study, *users)
+    flagged = queue.next(second_annotator, study)
+    services.assignment_skip(assignment=flagged, reason="unreadable", flag=True)
+    _assert_exact(study, *users)
+    services.assignment_release_flag(assignment=flagged, actor=lead)
+    _assert_exact(study, *users)
+    stale = queue.next(annotator, study)
+    Assignment.objects.filter(pk=stale.pk).update(created_at=stale.created_at - timedelta(days=2))
+    assert services.assignments_release_stale(older_than=timedelta(days=1)) == 1
+    _assert_exact(study, *users)
     services.project_annotation_set(project=study, overlap=1, error_ends_solution=False)
-    for _ in range(2):  # the second annotator takes two more, which fill at k = 1
-        taken = queue.next(second_annotator, study)
+    _assert_exact(study, *users)
+    full = study.items.get(pk=first.item_id)  # k = 1: the submitted item is full
+    services.gold_set(item=full, expected={"solution_correct": "no"}, user=lead)
+    _assert_exact(study, *users)
+    while (taken := queue.next(second_annotator, study)) is not None:
         queue.submit(taken, full_labels(taken.item))
-    progress = selectors.queue_progress(user=annotator, project=study)
-    assert (progress.remaining, progress.more) == (2, False)  # its open item + one free
+    _assert_exact(study, *users)
+    assert selectors.queue_progress(user=second_annotator, project=study).remaining == 0
 
 
 def test_it_checks_interval_scores_against_their_bounds(queue, project, annotator, tmp_path):
