@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Literal
 
 import krippendorff
@@ -10,7 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from analysis.stats._validate import as_codes, category_counts, resolve_n_categories
-from analysis.stats.bootstrap import Resampler, check_bootstrap_args, estimate_from_stats
+from analysis.stats.bootstrap import (
+    Resampler,
+    SumsRecorder,
+    check_bootstrap_args,
+    estimate_from_stats,
+)
 from analysis.stats.results import Estimate
 
 AlphaLevel = Literal["nominal", "ordinal", "interval"]
@@ -91,6 +97,11 @@ def krippendorff_alpha_from_coincidences(
     expected = (n_c[..., :, None] * n_c[..., None, :] * d).sum(axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1.0 - (n - 1.0) * observed / expected
+
+
+def _alpha_from_flat_coincidences(sums: np.ndarray, k: int, level: AlphaLevel) -> np.ndarray:
+    # A module-level function (not a lambda) so that a streamed run can ship it with its sums.
+    return krippendorff_alpha_from_coincidences(sums.reshape(*sums.shape[:-1], k, k), level)
 
 
 def _little_variation_note(pairable_counts: np.ndarray) -> str:
@@ -177,12 +188,14 @@ def krippendorff_alpha(
                     value_counts=counts, value_domain=np.arange(k), level_of_measurement=level
                 )
             )
-    if n_boot == 0 or not np.isfinite(value):
+    # A recorder still records a chunk whose own alpha is undefined: its coincidences count
+    # in the union of chunks.
+    if n_boot == 0 or (not np.isfinite(value) and not isinstance(rng, SumsRecorder)):
         return Estimate(value, nan, nan, nan, n_items, n_pairs, f"{name}; no interval")
     contributions = coincidence_contributions(counts).reshape(arr.shape[0], k * k)
     estimate = estimate_from_stats(
         contributions,
-        lambda s: krippendorff_alpha_from_coincidences(s.reshape(*s.shape[:-1], k, k), level),
+        partial(_alpha_from_flat_coincidences, k=k, level=level),
         clusters=clusters,
         n_boot=n_boot,
         rng=rng,
