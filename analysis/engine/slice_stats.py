@@ -46,15 +46,21 @@ class GapStat(NamedTuple):
     with_ceiling: bool  # False: one reference rater, the gap is agreement minus 1
 
 
-def within_groups(arrays: SliceArrays, boot: Bootstrap) -> Iterator[Stat]:
-    """Per group: biases of pairwise judges, then agreement among the group's raters."""
+def within_groups(
+    arrays: SliceArrays, boot: Bootstrap, *, unpaired: bool = False
+) -> Iterator[Stat]:
+    """Per group: biases of pairwise judges, then agreement among the group's raters.
+
+    Agreement needs a target judged twice; with `unpaired` it is computed wherever the group
+    judged anything (a chunk of a streamed report: its lone judgements count towards the
+    category shares of Fleiss' kappa and Gwet's AC1 even if no target of the chunk has two)."""
     for name, group in arrays.groups.items():
         if group.inconsistent is not None and not np.isnan(group.inconsistent).all():
             est = stats.position_consistency(group.inconsistent)
             yield Stat(name, name, "position_consistency", est)
         if arrays.scale == "pairwise" and arrays.lengths is not None:
             yield from _longer_wins(name, group.codes, arrays.lengths)
-        judged = (~np.isnan(group.codes)).sum(axis=1) >= 2
+        judged = (~np.isnan(group.codes)).sum(axis=1) >= (1 if unpaired else 2)
         if arrays.categorical and group.codes.shape[1] >= 2 and judged.any():
             yield from _within_categorical(arrays, name, group.codes, boot)
         elif arrays.scale == "interval" and group.codes.shape[1] >= 2 and judged.any():

@@ -127,7 +127,7 @@ def chunk_sums(
 
 
 def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Iterator[Stat]:
-    yield from within_groups(arrays, boot)
+    yield from within_groups(arrays, boot, unpaired=True)
     yield from between_groups(arrays, boot, reference)
 
 
@@ -154,8 +154,10 @@ def merged_rows(merged: ChunkSums, *, confidence: float, n_boot: int) -> list[Re
     label = f"{POISSON_LABEL} (B={n_boot}, {100 * confidence:g}% CI)"
     rows = []
     for key in sorted(merged.records):
-        est = estimate_from_record(merged.records[key], confidence=confidence,
-                                   interval_label=label)  # fmt: skip
+        record = merged.records[key]
+        if key.group_a == key.group_b and record.n_items == 0:
+            continue  # no target judged twice in any chunk: the in-process report has no row
+        est = estimate_from_record(record, confidence=confidence, interval_label=label)
         rows.append(
             ResultRow(
                 criterion=key.criterion, slice=key.slice, slice_value=key.slice_value,
