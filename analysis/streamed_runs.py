@@ -26,7 +26,6 @@ from django.utils import timezone
 from analysis import dispatch
 from analysis.config import RunConfig
 from analysis.engine import Report
-from analysis.engine.report import reference_group
 from analysis.engine.streamed import ChunkSums, chunk_sums, merged_rows
 from analysis.loading import criterion_chunk_load, project_index_load
 from analysis.models import AgreementRun, ReportChunk
@@ -162,9 +161,11 @@ def _count_and_maybe_merge(run_id: int) -> None:
         return
     # Every chunk is done: the first to see it queues the merge (a conditional update).
     with transaction.atomic():
-        if AgreementRun.objects.filter(pk=run_id, status=RUNNING).exclude(
-            stage="merging"
-        ).update(stage="merging"):
+        if (
+            AgreementRun.objects.filter(pk=run_id, status=RUNNING)
+            .exclude(stage="merging")
+            .update(stage="merging")
+        ):
             dispatch.report_merge_enqueue(run_id=run_id)
 
 
@@ -206,9 +207,7 @@ def report_chunks_reap(*, cutoff: object) -> dict[str, int]:
     `cutoff`: chunks whose heartbeat is older lost their worker."""
     from analysis.services import MAX_ATTEMPTS  # noqa: PLC0415 - services imports this module
 
-    stale = ReportChunk.objects.filter(
-        status=RUNNING, run__status=RUNNING, heartbeat_at__lt=cutoff
-    )
+    stale = ReportChunk.objects.filter(status=RUNNING, run__status=RUNNING, heartbeat_at__lt=cutoff)
     failed_runs = list(stale.filter(attempts__gte=MAX_ATTEMPTS).values_list("run_id", flat=True))
     AgreementRun.objects.filter(pk__in=failed_runs).update(
         status=AgreementRun.Status.FAILED,

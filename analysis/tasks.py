@@ -20,9 +20,7 @@ def agreement_runs_reap_task() -> None:
     services.agreement_runs_reap()
 
 
-@shared_task(
-    name=dispatch.REPORT_CHUNK_TASK, bind=True, acks_late=True, reject_on_worker_lost=True
-)
+@shared_task(name=dispatch.REPORT_CHUNK_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
 def report_chunk_task(self, chunk_id: int) -> None:
     # Claimed by a conditional update and stored over its own (run, index) row: a redelivered
     # chunk is computed again by itself, never added twice.

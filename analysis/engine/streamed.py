@@ -160,10 +160,18 @@ def merged_rows(merged: ChunkSums, *, confidence: float, n_boot: int) -> list[Re
         est = estimate_from_record(record, confidence=confidence, interval_label=label)
         rows.append(
             ResultRow(
-                criterion=key.criterion, slice=key.slice, slice_value=key.slice_value,
-                group_a=key.group_a, group_b=key.group_b, metric=key.metric,
-                estimate=est.value, ci_low=est.ci_low, ci_high=est.ci_high,
-                n_items=est.n_items, n_pairs=est.n_pairs, method=est.method,
+                criterion=key.criterion,
+                slice=key.slice,
+                slice_value=key.slice_value,
+                group_a=key.group_a,
+                group_b=key.group_b,
+                metric=key.metric,
+                estimate=est.value,
+                ci_low=est.ci_low,
+                ci_high=est.ci_high,
+                n_items=est.n_items,
+                n_pairs=est.n_pairs,
+                method=est.method,
             )  # fmt: skip
         )
     return rows

@@ -127,9 +127,7 @@ def coincidence_pair_counts(counts: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _alpha_from_pair_counts(
-    sums: np.ndarray, k: int, level: AlphaLevel, width: int
-) -> np.ndarray:
+def _alpha_from_pair_counts(sums: np.ndarray, k: int, level: AlphaLevel, width: int) -> np.ndarray:
     # A module-level function (not a lambda) so that a streamed run can ship it with its sums.
     blocks = sums.reshape(*sums.shape[:-1], width - 1, k, k)
     per_pair = 1.0 / np.arange(1.0, width)  # 1 / (m - 1) for m = 2..width

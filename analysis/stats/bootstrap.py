@@ -173,9 +173,7 @@ class SumsRecorder(Resampler):
         return rec
 
 
-def estimate_from_record(
-    record: SumsRecord, *, confidence: float, interval_label: str
-) -> Estimate:
+def estimate_from_record(record: SumsRecord, *, confidence: float, interval_label: str) -> Estimate:
     """The statistic of merged sums: ``metric(point)`` and a percentile interval over the
     resample sums; ``interval_label`` names the resampling in ``Estimate.method``."""
     check_confidence(confidence)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
-
 from functools import partial
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt

@@ -36,7 +36,8 @@ def _loaded(name: str):
     project = annotation_services.project_get_or_create(name=name)
     annotation_services.items_import(project=project, paths=[DATA / f for f in files], format=name)
     index = project_index_load(project=project)
-    return [criterion_data_load(criterion=c, index=index) for c in project.criteria.all()], index, keys
+    loaded = [criterion_data_load(criterion=c, index=index) for c in project.criteria.all()]
+    return loaded, index, keys
 
 
 def _streamed(data, index, keys, ref, chunk: int) -> dict:
@@ -59,13 +60,14 @@ def test_it_matches_the_in_process_point_estimates_on_real_data(name):
     for data in loaded:
         ref = reference_group(data, None)
         config = RunConfig(slice_keys=keys, n_boot=N_BOOT, seed=7)
-        old = {(r.slice, r.slice_value, r.group_a, r.group_b, r.metric): r
-               for r in criterion_report(data, config).rows if r.metric in STREAMED_METRICS}  # fmt: skip
+        rows = [r for r in criterion_report(data, config).rows if r.metric in STREAMED_METRICS]
+        old = {(r.slice, r.slice_value, r.group_a, r.group_b, r.metric): r for r in rows}
         new = _streamed(data, index, keys, ref, chunk=37)
         assert set(new) == set(old), data.name
         for key, row in old.items():
             got = new[key]
-            same = (got.estimate == row.estimate) or (np.isnan(got.estimate) and np.isnan(row.estimate))
+            both_nan = np.isnan(got.estimate) and np.isnan(row.estimate)
+            same = got.estimate == row.estimate or both_nan
             assert same, (data.name, key, row.estimate, got.estimate)
             assert (got.n_items, got.n_pairs) == (row.n_items, row.n_pairs), (data.name, key)
             compared += 1
@@ -82,4 +84,5 @@ def test_it_gives_the_same_intervals_whatever_the_chunks():
     assert one.keys() == many.keys()
     for key, row in one.items():
         other = many[key]
-        assert (row.ci_low, row.ci_high) == pytest.approx((other.ci_low, other.ci_high), abs=1e-12, nan_ok=True), key
+        expected = pytest.approx((other.ci_low, other.ci_high), abs=1e-12, nan_ok=True)
+        assert (row.ci_low, row.ci_high) == expected, key
