@@ -54,6 +54,7 @@ class RunCreateApi(APIView):
         min_slice_items = serializers.IntegerField(required=False)
         epsilon = serializers.FloatField(required=False)
         group_epsilons = serializers.DictField(child=serializers.FloatField(), required=False)
+        chunk_items = serializers.IntegerField(required=False)
 
         def validate(self, attrs: dict) -> dict:
             try:

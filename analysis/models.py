@@ -159,7 +159,7 @@ class ReportChunk(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # The chunk's `engine.streamed.ChunkSums`, pickled (written and read by this app only).
+    # The chunk's `engine.streamed.ChunkSums` as an .npz file (ChunkSums.to_bytes).
     sums = models.BinaryField(null=True, blank=True)
     seconds = models.FloatField(default=0.0)
     peak_rss_mb = models.FloatField(default=0.0)

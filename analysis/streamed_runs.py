@@ -14,7 +14,6 @@ task holds its range's judgements; the merge holds two chunks' sums at a time.
 """
 
 import logging
-import pickle
 import resource
 import time
 
@@ -103,7 +102,7 @@ def report_chunk_execute(*, chunk_id: int, redelivered: bool = False) -> None:
         if not isinstance(exc, DomainError | ValueError):
             raise
         return
-    blob = pickle.dumps(sums, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = sums.to_bytes()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if not mine.update(
         status=DONE, sums=blob, seconds=time.perf_counter() - started, peak_rss_mb=peak
@@ -182,7 +181,7 @@ def report_merge_execute(*, run_id: int) -> None:
     seconds = peak = 0.0
     rows = ReportChunk.objects.filter(run=run, status=DONE).order_by("index")
     for blob, chunk_s, chunk_peak in rows.values_list("sums", "seconds", "peak_rss_mb").iterator():
-        merged.add(pickle.loads(bytes(blob)))  # noqa: S301 - written by report_chunk_execute
+        merged.add(ChunkSums.from_bytes(bytes(blob)))
         seconds, peak = seconds + chunk_s, max(peak, chunk_peak)
     report = Report(rows=merged_rows(merged, confidence=0.95, n_boot=config.n_boot))
     stored = services.report_store(run=run, report=report)

@@ -25,8 +25,12 @@ the earliest-error agreement and the gap to the human ceiling (their resamples g
 disagreement rows and chart data.
 """
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+import importlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -72,6 +76,30 @@ class ChunkSums:
     records: dict[SumsKey, SumsRecord] = field(default_factory=dict)
     n_items: int = 0
 
+    def to_bytes(self) -> bytes:
+        """An .npz file: the arrays, and a JSON header naming keys, counts and metrics (no
+        pickle: a chunk row read back can only name a function of `analysis.stats`)."""
+        header, arrays = [], {}
+        for i, (key, rec) in enumerate(self.records.items()):
+            header.append([asdict(key), rec.n_items, rec.n_pairs, rec.name, _metric_spec(rec)])
+            arrays[f"p{i}"], arrays[f"b{i}"] = rec.point, rec.boot
+        out = io.BytesIO()
+        meta = json.dumps({"n_items": self.n_items, "records": header})
+        np.savez(out, header=np.array(meta), **arrays)
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "ChunkSums":
+        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+            meta = json.loads(str(arrays["header"]))
+            records = {
+                SumsKey(**key): SumsRecord(
+                    arrays[f"p{i}"], arrays[f"b{i}"], _metric(spec), n_items, n_pairs, name
+                )
+                for i, (key, n_items, n_pairs, name, spec) in enumerate(meta["records"])
+            }
+        return cls(records, meta["n_items"])
+
     def add(self, other: "ChunkSums") -> "ChunkSums":
         """Add `other` into this one (in place) and return it."""
         for key, rec in other.records.items():
@@ -79,6 +107,19 @@ class ChunkSums:
             self.records[key] = rec if mine is None else mine + rec
         self.n_items += other.n_items
         return self
+
+
+def _metric_spec(record: SumsRecord) -> dict:
+    metric = record.metric
+    func, kwargs = (metric.func, metric.keywords) if isinstance(metric, partial) else (metric, {})
+    return {"module": func.__module__, "name": func.__qualname__, "kwargs": kwargs}
+
+
+def _metric(spec: dict) -> Callable:
+    if not spec["module"].startswith("analysis.stats."):
+        raise ValueError(f"a chunk names a metric outside analysis.stats: {spec['module']}")
+    func = getattr(importlib.import_module(spec["module"]), spec["name"])
+    return partial(func, **spec["kwargs"]) if spec["kwargs"] else func
 
 
 def chunk_sums(
@@ -128,7 +169,7 @@ def chunk_sums(
 
 def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Iterator[Stat]:
     yield from within_groups(arrays, boot, unpaired=True)
-    yield from between_groups(arrays, boot, reference)
+    yield from between_groups(arrays, boot, reference, earliest_error=False)
 
 
 def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[Stat, SumsRecord]]:

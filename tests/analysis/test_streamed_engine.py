@@ -2,13 +2,14 @@
 streamed statistic of every slice has the same point estimate to the last bit, whatever the
 chunks, and intervals that do not depend on how the items were cut."""
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analysis.config import RunConfig
-from analysis.engine import criterion_report
+from analysis.engine import CriterionData, Group, criterion_report
 from analysis.engine.report import reference_group
 from analysis.engine.streamed import (
     STREAMED_METRICS,
@@ -86,3 +87,37 @@ def test_it_gives_the_same_intervals_whatever_the_chunks():
         other = many[key]
         expected = pytest.approx((other.ci_low, other.ci_high), abs=1e-12, nan_ok=True)
         assert (row.ci_low, row.ci_high) == expected, key
+
+
+def _small_sums() -> ChunkSums:
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 2, (60, 3)).astype(float)
+    data = CriterionData(
+        name="validity", scale="nominal", labels=["ok", "bad"], n_categories=2, error_codes=[1],
+        target_item=np.repeat(np.arange(20), 3), target_step=np.tile(np.arange(3), 20),
+        item_meta=[{}] * 20, item_ref=[str(i) for i in range(20)], item_n_steps=np.full(20, 3),
+        groups={"expert": Group("expert", "human", codes),
+                "judge": Group("judge", "model", codes[:, :1])},
+    )  # fmt: skip
+    return chunk_sums(data, item_keys=np.arange(20) + 100, slice_keys=(), reference="expert",
+                      n_boot=50, seed=3)  # fmt: skip
+
+
+def test_it_stores_chunk_sums_as_arrays_and_reads_them_back():
+    sums = _small_sums()
+    back = ChunkSums.from_bytes(sums.to_bytes())
+    assert back.records.keys() == sums.records.keys() and back.n_items == 20
+    rows = merged_rows(sums, confidence=0.95, n_boot=50)
+    assert merged_rows(back, confidence=0.95, n_boot=50) == rows
+    assert {r.metric for r in rows} >= {"fleiss_kappa", "krippendorff_alpha", "cohen_kappa"}
+
+
+def test_it_refuses_chunk_sums_that_name_a_function_outside_the_statistics():
+    blob = _small_sums().to_bytes()
+    with np.load(io.BytesIO(blob)) as arrays:
+        contents = {name: arrays[name] for name in arrays.files}
+    forged = str(contents["header"]).replace('"analysis.stats.', '"os.')
+    out = io.BytesIO()
+    np.savez(out, **(contents | {"header": np.array(forged)}))
+    with pytest.raises(ValueError, match="outside analysis.stats"):
+        ChunkSums.from_bytes(out.getvalue())

@@ -5,6 +5,8 @@ real workers."""
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import services, streamed_runs
 from analysis.config import RunConfig, RunConfigError
@@ -102,3 +104,30 @@ def test_it_ignores_a_chunk_message_delivered_twice(study, lead):
 def test_it_refuses_chunks_without_bootstrap_resamples():
     with pytest.raises(RunConfigError, match="bootstrap resamples"):
         RunConfig(n_boot=0, chunk_items=100)
+
+
+@given(
+    st.one_of(st.integers(), st.text(max_size=12), st.floats(), st.booleans(), st.none(),
+              st.lists(st.integers(), max_size=2)),
+    st.integers(min_value=-2, max_value=3),
+)  # fmt: skip
+def test_it_takes_any_chunk_items_input_or_names_the_field(chunk, n_boot):
+    try:
+        config = RunConfig.from_input({"chunk_items": chunk, "n_boot": n_boot})
+    except RunConfigError as exc:
+        assert exc.field in ("chunk_items", "n_boot")
+    else:
+        assert config.chunk_items >= 0 and (config.chunk_items == 0 or config.n_boot >= 1)
+
+
+def test_it_starts_a_streamed_run_from_the_api(client, study, lead):
+    client.force_login(lead)
+    url = f"/api/projects/{study.slug}/agreement-runs/"
+
+    bad = client.post(url, {"n_boot": 0, "chunk_items": 10}, content_type="application/json")
+    started = client.post(url, {"n_boot": 50, "chunk_items": 40}, content_type="application/json")
+
+    assert bad.status_code == 400 and "chunk_items" in bad.json()
+    assert started.status_code == 202
+    run = AgreementRun.objects.get(pk=started.json()["id"])
+    assert run.status == "done" and ReportChunk.objects.filter(run=run).count() == 3
