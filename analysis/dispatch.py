@@ -41,3 +41,8 @@ def report_chunk_send(*, chunk_id: int) -> None:
 def report_merge_enqueue(*, run_id: int) -> None:
     """Queue the merge of a streamed run's chunks once the current transaction commits."""
     enqueue_on_commit(REPORT_MERGE_TASK, run_id)
+
+
+def report_merge_send(*, run_id: int) -> None:
+    """Queue the merge of a streamed run's chunks now (the reaper)."""
+    send(REPORT_MERGE_TASK, run_id)

@@ -170,11 +170,18 @@ def _count_and_maybe_merge(run_id: int) -> None:
 
 def report_merge_execute(*, run_id: int) -> None:
     """Add every chunk's sums, compute the statistics and store the rows; the run is done."""
-    from analysis import services  # noqa: PLC0415 - services imports this module
-
     run = AgreementRun.objects.select_related("project").get(pk=run_id)
     if run.status != RUNNING:
         return
+    run_rows = AgreementRun.objects.filter(pk=run_id, status=RUNNING)
+    with jobs.heartbeat(run_rows, every=settings.JOB_HEARTBEAT_S):
+        _merge(run)
+
+
+def _merge(run: AgreementRun) -> None:
+    from analysis import services  # noqa: PLC0415 - services imports this module
+
+    run_id = run.pk
     config = RunConfig.from_input(run.config)
     started = time.perf_counter()
     merged = ChunkSums()
@@ -218,4 +225,11 @@ def report_chunks_reap(*, cutoff: object) -> dict[str, int]:
         if stale.filter(pk=chunk_id, attempts=seen).update(status=AgreementRun.Status.PENDING):
             requeued.append(chunk_id)
     sent = jobs.resend(requeued, lambda pk: dispatch.report_chunk_send(chunk_id=pk))
-    return {"failed": len(failed_runs), "requeued": len(requeued), "resent": sent}
+    # A merge whose worker died: the run stopped beating while merging; send the merge again
+    # (it stores over its own rows).
+    merging = AgreementRun.objects.filter(status=RUNNING, stage="merging", heartbeat_at__lt=cutoff)
+    merges = [pk for pk in merging.values_list("pk", flat=True)
+              if merging.filter(pk=pk).update(heartbeat_at=timezone.now())]  # fmt: skip
+    remerged = jobs.resend(merges, lambda pk: dispatch.report_merge_send(run_id=pk))
+    return {"failed": len(failed_runs), "requeued": len(requeued), "resent": sent,
+            "merges_resent": remerged}  # fmt: skip
