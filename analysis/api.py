@@ -52,6 +52,7 @@ class RunCreateApi(APIView):
         min_slice_items = serializers.IntegerField(required=False)
         epsilon = serializers.FloatField(required=False)
         group_epsilons = serializers.DictField(child=serializers.FloatField(), required=False)
+        chunk_items = serializers.IntegerField(required=False)
 
         def validate(self, attrs: dict) -> dict:
             try:

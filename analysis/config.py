@@ -32,7 +32,10 @@ class RunConfig:
     the resampling; min_slice_items: slices with fewer items are flagged small; epsilon: the
     alternative annotator test's cost-benefit margin, in [0, 1] (Calderon et al. 2025 suggest
     0.2 for experts, 0.15 for skilled annotators, 0.1 for crowd workers); group_epsilons:
-    (human group, epsilon) pairs that override it for a group, sorted by group.
+    (human group, epsilon) pairs that override it for a group, sorted by group; chunk_items:
+    0 computes the report in one task, N > 0 streams it in chunks of N items over the workers
+    (the statistics of `analysis.engine.streamed` only, with a Poisson bootstrap; needs
+    n_boot >= 1).
     """
 
     criteria: tuple[str, ...] = ()
@@ -43,6 +46,7 @@ class RunConfig:
     min_slice_items: int = 30
     epsilon: float = 0.2
     group_epsilons: tuple[tuple[str, float], ...] = ()
+    chunk_items: int = 0
 
     def __post_init__(self) -> None:
         _check_int("n_boot", self.n_boot, f"Bootstrap resamples must be between 0 and {MAX_BOOT}.")
@@ -66,6 +70,11 @@ class RunConfig:
             _check_epsilon("group_epsilons", value)
         if len({group for group, _ in pairs}) != len(pairs):
             raise RunConfigError("group_epsilons", "Each group may have one epsilon only.")
+        _check_int("chunk_items", self.chunk_items, "Items per chunk must not be negative.")
+        if self.chunk_items > 0 and self.n_boot == 0:
+            raise RunConfigError(
+                "chunk_items", "A report in chunks needs bootstrap resamples (n_boot >= 1)."
+            )
 
     def epsilon_for(self, group: str) -> float:
         """The alternative annotator test's epsilon for a human group."""
@@ -88,6 +97,7 @@ class RunConfig:
             ),
             epsilon=_as_epsilon("epsilon", given.get("epsilon", defaults.epsilon)),
             group_epsilons=_group_epsilons(given.get("group_epsilons", ())),
+            chunk_items=_as_int("chunk_items", given.get("chunk_items", defaults.chunk_items)),
         )
 
     def as_dict(self) -> dict[str, object]:

@@ -22,3 +22,27 @@ def agreement_run_enqueue(*, run_id: int) -> None:
 def agreement_run_send(*, run_id: int) -> None:
     """Queue the computation of a run now (the reaper, outside any transaction)."""
     send(AGREEMENT_RUN_TASK, run_id, outbox=AgreementRun.objects.filter(pk=run_id))
+
+
+REPORT_CHUNK_TASK = "analysis.tasks.report_chunk_task"
+REPORT_MERGE_TASK = "analysis.tasks.report_merge_task"
+
+
+def report_chunk_enqueue(*, chunk_id: int) -> None:
+    """Queue one chunk of a streamed run once the current transaction commits."""
+    enqueue_on_commit(REPORT_CHUNK_TASK, chunk_id)
+
+
+def report_chunk_send(*, chunk_id: int) -> None:
+    """Queue one chunk of a streamed run now (the reaper)."""
+    send(REPORT_CHUNK_TASK, chunk_id)
+
+
+def report_merge_enqueue(*, run_id: int) -> None:
+    """Queue the merge of a streamed run's chunks once the current transaction commits."""
+    enqueue_on_commit(REPORT_MERGE_TASK, run_id)
+
+
+def report_merge_send(*, run_id: int) -> None:
+    """Queue the merge of a streamed run's chunks now (the reaper)."""
+    send(REPORT_MERGE_TASK, run_id)

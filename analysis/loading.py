@@ -46,8 +46,11 @@ class JudgementArrays:
     code: np.ndarray  # float code (label index, or the score for interval criteria)
 
 
-def project_index_load(*, project: Project) -> ProjectIndex:
-    items = annotations_selectors.item_index(project=project)
+def project_index_load(
+    *, project: Project, item_range: tuple[int, int] | None = None
+) -> ProjectIndex:
+    """The project's items (those with low <= pk < high for an `item_range`) and raters."""
+    items = annotations_selectors.item_index(project=project, item_range=item_range)
     lengths = [(_or_nan(item.len_a), _or_nan(item.len_b)) for item in items]
     return ProjectIndex(
         item_pk=np.array([item.pk for item in items], dtype=np.int64),
@@ -63,8 +66,12 @@ def _or_nan(length: int | None) -> float:
     return np.nan if length is None else float(length)
 
 
-def judgement_arrays(*, criterion: Criterion, index: ProjectIndex) -> JudgementArrays:
-    columns = annotations_selectors.judgement_codes(criterion_id=criterion.pk)
+def judgement_arrays(
+    *, criterion: Criterion, index: ProjectIndex, item_range: tuple[int, int] | None = None
+) -> JudgementArrays:
+    columns = annotations_selectors.judgement_codes(
+        criterion_id=criterion.pk, item_range=item_range
+    )
     return _arrays(columns, index)
 
 
@@ -99,6 +106,16 @@ def criterion_data_load(*, criterion: Criterion, index: ProjectIndex) -> Criteri
     return data
 
 
+def criterion_chunk_load(
+    *, criterion: Criterion, index: ProjectIndex, item_range: tuple[int, int]
+) -> CriterionData:
+    """The judgements on the items of one key range (`index` loaded for the same range), for
+    a streamed report. Each group has a column for every rater of the project in it, judged
+    here or not, so that every chunk's matrices (and sums) have the same shape."""
+    judgements = judgement_arrays(criterion=criterion, index=index, item_range=item_range)
+    return criterion_data_build(criterion, judgements, index, [], every_rater=True)
+
+
 def with_score_groups(
     data: CriterionData, scores: JudgementArrays, raters: dict[int, RaterRecord]
 ) -> CriterionData:
@@ -124,10 +141,14 @@ def criterion_data_build(
     judgements: JudgementArrays,
     index: ProjectIndex,
     flags: list[JudgementFlag],
+    *,
+    every_rater: bool = False,
 ) -> CriterionData:
     target, target_item, target_step = _targets(judgements)
     labels, n_categories, code = _scale(criterion, judgements.code)
-    groups = _group_matrices(judgements, code, target, len(target_item), index.raters)
+    groups = _group_matrices(
+        judgements, code, target, len(target_item), index.raters, every_rater=every_rater
+    )
     if flags:
         groups = _with_inconsistency(groups, flags, index, target_item, target_step)
     return CriterionData(
@@ -179,10 +200,12 @@ def _group_matrices(
     target: np.ndarray,
     n_targets: int,
     raters: dict[int, RaterRecord],
+    *,
+    every_rater: bool = False,
 ) -> dict[str, Group]:
     rater = judgements.rater
     by_group: dict[str, list[int]] = {}
-    for rid in np.unique(rater):
+    for rid in sorted(raters) if every_rater else np.unique(rater):
         by_group.setdefault(raters[int(rid)].group, []).append(int(rid))
     groups: dict[str, Group] = {}
     for group_name, members in sorted(by_group.items()):

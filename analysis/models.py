@@ -143,3 +143,32 @@ class ReportDocument(models.Model):
 
     def __str__(self) -> str:
         return f"HTML report of run #{self.run_id}"
+
+
+class ReportChunk(models.Model):
+    """One range of a streamed run's items (`analysis.streamed_runs`): a task turns it into
+    additive sums, the merge adds them. Keyed by (run, index) and overwritten by a rerun, so a
+    chunk lost with its worker is computed again by itself and never counted twice."""
+
+    run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    item_low = models.BigIntegerField(help_text="first item key of the range")
+    item_high = models.BigIntegerField(help_text="first item key after the range")
+    status = models.CharField(
+        max_length=16, choices=AgreementRun.Status.choices, default=AgreementRun.Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The chunk's `engine.streamed.ChunkSums` as an .npz file (ChunkSums.to_bytes).
+    sums = models.BinaryField(null=True, blank=True)
+    seconds = models.FloatField(default=0.0)
+    peak_rss_mb = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="report_chunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of {self.run}"

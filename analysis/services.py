@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from analysis import dispatch, document
+from analysis import dispatch, document, streamed_runs
 from analysis.config import RunConfig, RunConfigError
 from analysis.engine import CriterionData, Report, criterion_report, n_slices
 from analysis.loading import criterion_data_load, project_index_load
@@ -106,6 +106,11 @@ def agreement_run_execute(*, run_id: int, redelivered: bool = False) -> None:
         pk=run_id, status=AgreementRun.Status.RUNNING, attempts=run.attempts
     )
     try:
+        if RunConfig.from_input(run.config).chunk_items:
+            # Streamed: the chunks' tasks compute, the last one queues the merge, which
+            # finishes the run (analysis.streamed_runs).
+            streamed_runs.report_chunks_plan(run=run, config=RunConfig.from_input(run.config))
+            return
         with jobs.heartbeat(mine, every=settings.JOB_HEARTBEAT_S):
             timings = _compute_and_store(run)
     except Exception as exc:
@@ -144,12 +149,16 @@ def _compute_and_store(run: AgreementRun) -> dict:
         report.shortfall.extend(part.shortfall)
         report.disagreements.extend(part.disagreements)
         report.charts.extend(part.charts)
-    t0 = time.perf_counter()
-    _store(run, report)
-    timings["store_s"] = time.perf_counter() - t0
-    timings["document_s"] = _document_store(run)
+    timings |= report_store(run=run, report=report)
     timings["total_s"] = time.perf_counter() - started
     return {k: round(v, 3) for k, v in timings.items()}
+
+
+def report_store(*, run: AgreementRun, report: Report) -> dict[str, float]:
+    """Store a run's rows (over any earlier attempt's) and its HTML report; the timings."""
+    t0 = time.perf_counter()
+    _store(run, report)
+    return {"store_s": time.perf_counter() - t0, "document_s": _document_store(run)}
 
 
 def _document_store(run: AgreementRun) -> float:
@@ -241,7 +250,11 @@ def agreement_runs_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
     if stale_seconds is None:
         stale_seconds = settings.JOB_STALE_S
     cutoff = timezone.now() - timezone.timedelta(seconds=stale_seconds)
-    stale = AgreementRun.objects.filter(status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    chunks = streamed_runs.report_chunks_reap(cutoff=cutoff)
+    # A streamed run with chunks is recovered chunk by chunk (above), never replanned whole.
+    stale = AgreementRun.objects.filter(
+        status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff, chunks__isnull=True
+    )
     failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=AgreementRun.Status.FAILED,
         error=f"The worker stopped responding {MAX_ATTEMPTS} times; giving up.",
@@ -261,6 +274,7 @@ def agreement_runs_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
         lambda pk: dispatch.agreement_run_send(run_id=pk),
     )
     reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
+    reaped |= {f"chunks_{key}": n for key, n in chunks.items() if n}
     if failed or requeued or resent:
         logger.warning("agreement runs reaped: %s", reaped)
     return reaped

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from analysis import dispatch, services
+from analysis import dispatch, services, streamed_runs
 
 
 @shared_task(
@@ -18,3 +18,16 @@ def agreement_run_task(self, run_id: int) -> None:
 @shared_task(name=dispatch.AGREEMENT_RUNS_REAP_TASK)
 def agreement_runs_reap_task() -> None:
     services.agreement_runs_reap()
+
+
+@shared_task(name=dispatch.REPORT_CHUNK_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def report_chunk_task(self, chunk_id: int) -> None:
+    # Claimed by a conditional update and stored over its own (run, index) row: a redelivered
+    # chunk is computed again by itself, never added twice.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    streamed_runs.report_chunk_execute(chunk_id=chunk_id, redelivered=redelivered)
+
+
+@shared_task(name=dispatch.REPORT_MERGE_TASK, acks_late=True, reject_on_worker_lost=True)
+def report_merge_task(run_id: int) -> None:
+    streamed_runs.report_merge_execute(run_id=run_id)

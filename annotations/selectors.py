@@ -134,17 +134,19 @@ class RaterRecord(NamedTuple):
     group: str
 
 
-def judgement_codes(*, criterion_id: int) -> JudgementColumns:
-    """Every judgement on a criterion: item id, step index, rater id and code, as columns.
+def judgement_codes(
+    *, criterion_id: int, item_range: tuple[int, int] | None = None
+) -> JudgementColumns:
+    """Every judgement on a criterion: item id, step index, rater id and code, as columns;
+    with `item_range` (low, high), only those on items with low <= pk < high.
 
     The analysis app reads judgements only through this: one query, no model instances, and
     columns (not a million small records) because it turns each into an array.
     """
-    rows = list(
-        Judgement.objects.filter(criterion_id=criterion_id).values_list(
-            "item_id", "step__index", "rater_id", "code"
-        )
-    )
+    judgements = Judgement.objects.filter(criterion_id=criterion_id)
+    if item_range is not None:
+        judgements = judgements.filter(item_id__gte=item_range[0], item_id__lt=item_range[1])
+    rows = list(judgements.values_list("item_id", "step__index", "rater_id", "code"))
     # One C-level pass per column (zip(*rows) is several times slower on a million rows).
     return JudgementColumns(*(tuple(map(itemgetter(k), rows)) for k in range(4)))
 
@@ -167,15 +169,33 @@ def judgement_meta_flags(*, criterion_id: int, key: str) -> list[JudgementFlag]:
     return list(map(JudgementFlag._make, rows))
 
 
-def item_index(*, project: Project) -> list[ItemRecord]:
-    """Every item of a project, in primary-key order."""
+def item_index(*, project: Project, item_range: tuple[int, int] | None = None) -> list[ItemRecord]:
+    """Every item of a project (with `item_range` (low, high): low <= pk < high), in
+    primary-key order."""
+    items = Item.objects.filter(project=project)
+    if item_range is not None:
+        items = items.filter(pk__gte=item_range[0], pk__lt=item_range[1])
     rows = (
-        Item.objects.filter(project=project)
-        .order_by("pk")
+        items.order_by("pk")
         .annotate(len_a=Length("response_a"), len_b=Length("response_b"))
         .values_list("pk", "external_id", "meta", "n_steps", "len_a", "len_b")
     )
     return list(map(ItemRecord._make, rows))
+
+
+def item_key_ranges(*, project: Project, per_range: int) -> list[tuple[int, int]]:
+    """The project's items cut into ranges of `per_range` consecutive primary keys, as
+    (low, high) with low <= pk < high: what a streamed report reads one chunk at a time.
+    Streams the keys (one integer per item), never the items."""
+    keys = Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True)
+    lows, last = [], None
+    for n, pk in enumerate(keys.iterator(chunk_size=10_000)):
+        if n % per_range == 0:
+            lows.append(pk)
+        last = pk
+    if last is None:
+        return []
+    return list(zip(lows, [*lows[1:], last + 1], strict=True))
 
 
 def meta_keys_missing(*, project: Project, keys: list[str]) -> list[str]:

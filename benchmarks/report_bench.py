@@ -6,6 +6,12 @@ Run by hand from the repository root (not a test):
     python benchmarks/report_bench.py                   # PostgreSQL on 127.0.0.1, 1M judgements
     python benchmarks/report_bench.py --backend sqlite --solutions 4000
 
+Streamed runs on real Celery workers (Redis broker) over one database that keeps a project
+per size (imported once):
+
+    python benchmarks/report_bench.py --db wt_report13 --keep-db --solutions 42000 \
+        --workers 1 --chunk-items 10000 --broker redis://127.0.0.1:6379/6
+
 The data: solutions of 5 steps in 10 subsets; 3 human experts judge each step with
 probability 0.95, 2 model judges judge every step (42,000 solutions -> ~1.02M judgements).
 The script imports it once (native JSONL through the normal importer), then times a report
@@ -18,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -75,26 +80,49 @@ def django_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def prepare(database_url: str, backend: str, n_solutions: int, workdir: Path) -> int:
+def prepare(
+    database_url: str, backend: str, n_solutions: int, workdir: Path, db: str, keep: bool
+) -> int | None:
     if backend == "postgres":
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-    else:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone()
+            if exists and not keep:
+                conn.execute(f"DROP DATABASE {db}")
+            if not exists or not keep:
+                conn.execute(f"CREATE DATABASE {db}")
+    elif not keep:
         Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     env = django_env(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    if keep and _project_exists(env, n_solutions):
+        return None
     path = workdir / f"report-bench-{n_solutions}.jsonl"
     n = generate(path, n_solutions)
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "manage.py", "import_data", "--project", PROJECT, str(path)],
+        [sys.executable, "manage.py", "import_data", "--project", project_name(n_solutions),
+         str(path)],
         cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    path.unlink()
     print(f"imported {n:,} judgements in {time.perf_counter() - t0:.1f} s", flush=True)
     return n
+
+
+def project_name(n_solutions: int) -> str:
+    return PROJECT if n_solutions == 42_000 else f"{PROJECT} {n_solutions}"
+
+
+def _project_exists(env: dict, n_solutions: int) -> bool:
+    code = (
+        "import django; django.setup(); from annotations.models import Project; "
+        f"print(Project.objects.filter(name={project_name(n_solutions)!r}).exists())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    return out.stdout.strip().endswith("True")
 
 
 RUN_SNIPPET = """
@@ -116,12 +144,79 @@ print(json.dumps({"status": run.status, "error": run.error, "timings": run.timin
 """
 
 
-def time_report(database_url: str, n_boot: int) -> dict:
+def time_report(database_url: str, n_boot: int, n_solutions: int) -> dict:
     config = {"slice_keys": ["subset"], "n_boot": n_boot, "seed": 1}
-    code = RUN_SNIPPET % {"project": PROJECT, "config": config}
+    code = RUN_SNIPPET % {"project": project_name(n_solutions), "config": config}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=django_env(database_url),
                          check=True, capture_output=True, text=True)  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+STREAMED_SNIPPET = """
+import json, time, django
+django.setup()
+from analysis import services
+from analysis.config import RunConfig
+from analysis.models import AgreementRun, AgreementResult, ReportChunk
+from annotations.models import Project
+p = Project.objects.get(name=%(project)r)
+t0 = time.perf_counter()
+run = services.agreement_run_start(project=p, user=None, config=RunConfig.from_input(%(config)r))
+while AgreementRun.objects.get(pk=run.pk).status in ("pending", "running"):
+    time.sleep(0.2)
+wall = time.perf_counter() - t0
+run.refresh_from_db()
+chunks = list(ReportChunk.objects.filter(run=run).values_list("seconds", "peak_rss_mb"))
+print(json.dumps({"status": run.status, "error": run.error, "timings": run.timings,
+                  "wall_s": wall, "rows": AgreementResult.objects.filter(run=run).count(),
+                  "chunks": len(chunks), "chunk_s_max": max(c[0] for c in chunks),
+                  "chunk_peak_rss_mb": max(c[1] for c in chunks)}))
+"""
+
+
+def time_streamed(
+    database_url: str, n_boot: int, n_solutions: int, workers: int, chunk_items: int, broker: str
+) -> dict:
+    """A streamed run on `workers` Celery worker processes (one task at a time each), timed
+    from the request to the run's last row; the workers are started (and warmed) first."""
+    env = django_env(database_url) | {"CELERY_BROKER_URL": broker}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "judgeapp",
+                "worker",
+                "--concurrency=1",
+                "--pool=prefork",
+                "-n",
+                f"bench{i}@%h",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                "celery",
+            ],
+            cwd=REPO,
+            env=env,
+        )  # fmt: skip
+        for i in range(workers)
+    ]
+    try:
+        time.sleep(8)  # the workers import numpy, scipy, Django
+        config = {"slice_keys": ["subset"], "n_boot": n_boot, "seed": 1, "chunk_items": chunk_items}
+        code = STREAMED_SNIPPET % {"project": project_name(n_solutions), "config": config}
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
 
 
 def numpy_floor(n_solutions: int, n_boot: int) -> float:
@@ -166,15 +261,31 @@ def main() -> None:
     parser.add_argument("--solutions", type=int, default=42_000)
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--skip-import", action="store_true", help="reuse the loaded database")
+    parser.add_argument("--db", default=PG_DB, help="PostgreSQL database name")
+    parser.add_argument("--keep-db", action="store_true", help="add a project per size")
+    parser.add_argument("--workers", type=int, default=0, help="0: in-process (eager) run")
+    parser.add_argument("--chunk-items", type=int, default=10_000)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--no-floor", action="store_true")
     args = parser.parse_args()
     workdir = Path(os.environ.get("BENCH_DIR", "/tmp"))  # noqa: S108 - a scratch folder
     if args.backend == "postgres":
-        url = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+        url = f"postgres://postgres@127.0.0.1:5432/{args.db}"
     else:
         url = f"sqlite:///{workdir / 'report-bench.sqlite3'}"
-    n = None if args.skip_import else prepare(url, args.backend, args.solutions, workdir)
-    result = time_report(url, args.bootstrap)
-    floor = numpy_floor(args.solutions, args.bootstrap)
+    n = None
+    if not args.skip_import:
+        n = prepare(url, args.backend, args.solutions, workdir, args.db, args.keep_db)
+    if args.workers:
+        result = time_streamed(url, args.bootstrap, args.solutions, args.workers,
+                               args.chunk_items, args.broker)  # fmt: skip
+    else:
+        result = time_report(url, args.bootstrap, args.solutions)
+    floor = float("nan") if args.no_floor else numpy_floor(args.solutions, args.bootstrap)
+    print(json.dumps({"solutions": args.solutions, "workers": args.workers, "floor_s": floor,
+                      "load": os.getloadavg(), **result}))  # fmt: skip
+    if args.workers:
+        return
     t = result["timings"]
     lines = [
         f"## Report benchmark ({args.backend}, {args.solutions:,} solutions x 5 steps, "
@@ -195,10 +306,8 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.write_text(text)
     if result["status"] != "done":
         sys.exit(f"run failed: {result['error']}")
-    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "MB max child RSS")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
         prepare_threshold=5, options="-c plan_cache_mode=force_generic_plan"
     )
 
+# A transaction-mode pooler (PgBouncer) hands each transaction to any server connection, so a
+# named cursor (QuerySet.iterator() on PostgreSQL) opened outside a transaction would be lost:
+# set DATABASE_SERVER_SIDE_CURSORS=0 there (with DATABASE_PREPARED_STATEMENTS=0).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = not env_bool(
+        "DATABASE_SERVER_SIDE_CURSORS", True
+    )
+
 # The annotator queue's next and submit as hand-written PostgreSQL statements (queue_sql);
 # off, PostgreSQL runs the ORM engine that SQLite always runs. Same rules either way.
 ANNOTATE_SQL_QUEUE = env_bool("ANNOTATE_SQL_QUEUE", True)

@@ -46,15 +46,21 @@ class GapStat(NamedTuple):
     with_ceiling: bool  # False: one reference rater, the gap is agreement minus 1
 
 
-def within_groups(arrays: SliceArrays, boot: Bootstrap) -> Iterator[Stat]:
-    """Per group: biases of pairwise judges, then agreement among the group's raters."""
+def within_groups(
+    arrays: SliceArrays, boot: Bootstrap, *, unpaired: bool = False
+) -> Iterator[Stat]:
+    """Per group: biases of pairwise judges, then agreement among the group's raters.
+
+    Agreement needs a target judged twice; with `unpaired` it is computed wherever the group
+    judged anything (a chunk of a streamed report: its lone judgements count towards the
+    category shares of Fleiss' kappa and Gwet's AC1 even if no target of the chunk has two)."""
     for name, group in arrays.groups.items():
         if group.inconsistent is not None and not np.isnan(group.inconsistent).all():
             est = stats.position_consistency(group.inconsistent)
             yield Stat(name, name, "position_consistency", est)
         if arrays.scale == "pairwise" and arrays.lengths is not None:
             yield from _longer_wins(name, group.codes, arrays.lengths)
-        judged = (~np.isnan(group.codes)).sum(axis=1) >= 2
+        judged = (~np.isnan(group.codes)).sum(axis=1) >= (1 if unpaired else 2)
         if arrays.categorical and group.codes.shape[1] >= 2 and judged.any():
             yield from _within_categorical(arrays, name, group.codes, boot)
         elif arrays.scale == "interval" and group.codes.shape[1] >= 2 and judged.any():
@@ -91,9 +97,12 @@ def _longer_wins(name: str, codes: np.ndarray, lengths: np.ndarray) -> Iterator[
         yield Stat(name, name, "longer_answer_wins", est)
 
 
-def between_groups(arrays: SliceArrays, boot: Bootstrap, ref: str | None) -> Iterator[Stat]:
+def between_groups(
+    arrays: SliceArrays, boot: Bootstrap, ref: str | None, *, earliest_error: bool = True
+) -> Iterator[Stat]:
     """Per pair of groups (the reference first, then people, then models): agreement on the
-    targets both judged."""
+    targets both judged; `earliest_error=False` leaves out the earliest-error agreement (a
+    streamed report cannot add it up yet)."""
     kinds = {name: g.kind for name, g in arrays.groups.items()}
     names = sorted(kinds, key=lambda n: (n != ref, kinds[n] != "human", n))
     for a, b in combinations(names, 2):
@@ -102,14 +111,16 @@ def between_groups(arrays: SliceArrays, boot: Bootstrap, ref: str | None) -> Ite
         if not both.any():
             continue
         if arrays.categorical:
-            yield from _between_categorical(arrays, a, b, boot)
+            yield from _between_categorical(arrays, a, b, boot, earliest_error)
         if arrays.categorical and arrays.error_codes and a == ref and kinds[b] == "model":
             yield from _missed_errors(arrays, a, b, boot)
         if arrays.scale in ORDERED_SCALES:
             yield from _correlations(a, b, codes_a, codes_b, boot)
 
 
-def _between_categorical(arrays: SliceArrays, a: str, b: str, boot: Bootstrap) -> Iterator[Stat]:
+def _between_categorical(
+    arrays: SliceArrays, a: str, b: str, boot: Bootstrap, earliest_error: bool
+) -> Iterator[Stat]:
     k, kw = arrays.n_categories, boot.kwargs()
     codes_a, codes_b = arrays.groups[a].codes, arrays.groups[b].codes
     est = stats.percent_agreement(codes_a, codes_b, n_categories=k, **kw)
@@ -127,7 +138,7 @@ def _between_categorical(arrays: SliceArrays, a: str, b: str, boot: Bootstrap) -
     for metric, weights in kappas:
         est = stats.cohen_kappa(cons_a, cons_b, n_categories=k, weights=weights, **kw)
         yield Stat(a, b, metric, est)
-    if arrays.error_codes and (arrays.target_step >= 0).any():
+    if earliest_error and arrays.error_codes and (arrays.target_step >= 0).any():
         yield from _earliest_error(arrays, a, b, (cons_a, cons_b), boot)
 
 

@@ -1,16 +1,21 @@
-"""Krippendorff's alpha: point estimate via ``krippendorff``, vectorised bootstrap here."""
+"""Krippendorff's alpha from whole-number coincidence counts (checked against the
+``krippendorff`` package in the tests), with a vectorised bootstrap."""
 
 from __future__ import annotations
 
-import dataclasses
+from functools import partial
 from typing import Literal
 
-import krippendorff
 import numpy as np
 import numpy.typing as npt
 
 from analysis.stats._validate import as_codes, category_counts, resolve_n_categories
-from analysis.stats.bootstrap import Resampler, check_bootstrap_args, estimate_from_stats
+from analysis.stats.bootstrap import (
+    Resampler,
+    SumsRecorder,
+    check_bootstrap_args,
+    estimate_from_stats,
+)
 from analysis.stats.results import Estimate
 
 AlphaLevel = Literal["nominal", "ordinal", "interval"]
@@ -93,6 +98,43 @@ def krippendorff_alpha_from_coincidences(
         return 1.0 - (n - 1.0) * observed / expected
 
 
+def coincidence_pair_counts(counts: np.ndarray, width: int) -> np.ndarray:
+    """Each unit's ordered value pairs, by its number of values: whole numbers.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_units, k)
+        How many coders gave each value to each unit.
+    width : int
+        The most values a unit can have (the number of coders), >= 2.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_units, width - 1, k, k)
+        Block ``m - 2`` holds ``n_uc n_uk - [c == k] n_uc`` for the units with ``m`` values
+        (zero elsewhere). ``sum_m block_m / (m - 1)`` summed over units is the coincidence
+        matrix ``o`` of :func:`coincidence_contributions`, with every division done once.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n_units, k = counts.shape
+    m = counts.sum(axis=1).astype(np.int64)
+    out = np.zeros((n_units, width - 1, k, k))
+    units = np.flatnonzero(m >= 2)
+    pairs = counts[units, :, None] * counts[units, None, :]
+    diagonal = np.arange(k)
+    pairs[:, diagonal, diagonal] -= counts[units]
+    out[units, m[units] - 2] = pairs
+    return out
+
+
+def _alpha_from_pair_counts(sums: np.ndarray, k: int, level: AlphaLevel, width: int) -> np.ndarray:
+    # A module-level function (not a lambda) so that a streamed run can ship it with its sums.
+    blocks = sums.reshape(*sums.shape[:-1], width - 1, k, k)
+    per_pair = 1.0 / np.arange(1.0, width)  # 1 / (m - 1) for m = 2..width
+    coincidences = (blocks * per_pair[:, None, None]).sum(axis=-3)
+    return krippendorff_alpha_from_coincidences(coincidences, level)
+
+
 def _little_variation_note(pairable_counts: np.ndarray) -> str:
     """A note for the method text when the pairable values leave alpha no room: with at most
     one value outside the most common one, observed disagreement cannot fall below expected
@@ -123,10 +165,10 @@ def krippendorff_alpha(
 ) -> Estimate:
     """Krippendorff's alpha for codes with missing values.
 
-    The point estimate comes from the ``krippendorff`` package. The bootstrap resamples units
-    (or clusters of units): alpha is a function of the summed per-unit coincidence
-    contributions, so every resample is evaluated at once with the same formula (verified
-    against the package in the tests).
+    Alpha is a function of the summed per-unit coincidence pair counts (whole numbers, so
+    any order or chunking of the sum gives the same value); the point estimate and every
+    bootstrap resample use that one formula, which the tests hold to the ``krippendorff``
+    package. The bootstrap resamples units (or clusters of units).
 
     Parameters
     ----------
@@ -169,20 +211,22 @@ def krippendorff_alpha(
     n_pairs = int((m[pairable] * (m[pairable] - 1) // 2).sum())
     name = f"Krippendorff's alpha ({level})" + _little_variation_note(counts[pairable])
     nan = float("nan")
-    value = nan
-    if n_items > 0 and k >= 2:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = float(
-                krippendorff.alpha(
-                    value_counts=counts, value_domain=np.arange(k), level_of_measurement=level
-                )
-            )
-    if n_boot == 0 or not np.isfinite(value):
+    # The value is the coincidence formula on whole-number pair counts (see
+    # coincidence_pair_counts), not the package's float arithmetic: sums of whole numbers
+    # are the same in any order, so a report streamed in chunks gets this value to the last
+    # bit. The tests hold it to the package's value on published and random data.
+    width = max(arr.shape[1], 2)
+    pair_counts = coincidence_pair_counts(counts, width).reshape(arr.shape[0], -1)
+    metric = partial(_alpha_from_pair_counts, k=k, level=level, width=width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(metric(pair_counts.sum(axis=0))) if n_items > 0 and k >= 2 else nan
+    # A recorder still records a chunk whose own alpha is undefined: its coincidences count
+    # in the union of chunks.
+    if n_boot == 0 or (not np.isfinite(value) and not isinstance(rng, SumsRecorder)):
         return Estimate(value, nan, nan, nan, n_items, n_pairs, f"{name}; no interval")
-    contributions = coincidence_contributions(counts).reshape(arr.shape[0], k * k)
-    estimate = estimate_from_stats(
-        contributions,
-        lambda s: krippendorff_alpha_from_coincidences(s.reshape(*s.shape[:-1], k, k), level),
+    return estimate_from_stats(
+        pair_counts,
+        metric,
         clusters=clusters,
         n_boot=n_boot,
         rng=rng,
@@ -191,8 +235,6 @@ def krippendorff_alpha(
         n_pairs=n_pairs,
         name=name,
     )
-    # Report the package's value so the point estimate never depends on n_boot.
-    return dataclasses.replace(estimate, value=value)
 
 
 def krippendorff_alpha_interval_values(

@@ -20,7 +20,7 @@ sec. 3.8 (resampling clusters).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +97,94 @@ class Resampler:
             full[used] = per_cluster
             per_cluster = full
         return (counts @ per_cluster.astype(np.float32)).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class SumsRecord:
+    """What one statistic needs from one chunk of targets: additive sufficient statistics.
+
+    Adding the records of disjoint chunks (``point`` to ``point``, ``boot`` to ``boot``,
+    counts to counts) gives the record of their union; ``metric`` of the sums is then the
+    statistic (see :func:`estimate_from_record`).
+
+    Attributes
+    ----------
+    point : ndarray of float64, shape (n_stats,)
+        Column sums of the chunk's per-target statistics.
+    boot : ndarray of float64, shape (n_boot, n_stats)
+        The same sums weighted by each resample's cluster weights.
+    metric : callable
+        Maps sums ``(..., n_stats)`` to values ``(...)``; a module-level function or a
+        ``functools.partial`` of one, so that a record can be pickled to another process.
+    n_items, n_pairs : int
+        The chunk's counts, as the statistic reports them (additive over disjoint items).
+    name : str
+        Estimator name (the first part of ``Estimate.method``).
+    """
+
+    point: np.ndarray
+    boot: np.ndarray
+    metric: SumsMetric
+    n_items: int
+    n_pairs: int
+    name: str
+
+    def __add__(self, other: SumsRecord) -> SumsRecord:
+        return SumsRecord(
+            self.point + other.point,
+            self.boot + other.boot,
+            self.metric,
+            self.n_items + other.n_items,
+            self.n_pairs + other.n_pairs,
+            self.name if self.name == other.name else _base_name(self.name),
+        )
+
+
+def _base_name(name: str) -> str:
+    # A note a statistic appends from its own data (alpha's "little variation") describes one
+    # chunk, not the union: drop it when chunks disagree.
+    return name.split("; ")[0]
+
+
+@dataclass(frozen=True, eq=False)
+class SumsRecorder(Resampler):
+    """A Resampler that records sums instead of finishing the statistic.
+
+    Passed as ``rng``, it makes :func:`estimate_from_stats` append a :class:`SumsRecord` to
+    ``records`` (and return the point estimate without an interval): the statistic's own
+    code says which per-target statistics and which metric, so a streamed run reuses every
+    rule as it stands. ``counts`` are the chunk's resample weights (see
+    :func:`analysis.stats.streaming.poisson_weights`).
+    """
+
+    records: list[SumsRecord] = field(default_factory=list)
+
+    def record(
+        self, target_stats: np.ndarray, metric: SumsMetric, clusters: npt.ArrayLike | None,
+        n_items: int, n_pairs: int, name: str,
+    ) -> SumsRecord:  # fmt: skip
+        if clusters is None:
+            raise ValueError("a SumsRecorder needs the cluster label of each target")
+        stats = np.asarray(target_stats, dtype=np.float64)
+        rec = SumsRecord(
+            stats.sum(axis=0), self.sums(stats, clusters), metric, n_items, n_pairs, name
+        )
+        self.records.append(rec)
+        return rec
+
+
+def estimate_from_record(record: SumsRecord, *, confidence: float, interval_label: str) -> Estimate:
+    """The statistic of merged sums: ``metric(point)`` and a percentile interval over the
+    resample sums; ``interval_label`` names the resampling in ``Estimate.method``."""
+    check_confidence(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(record.metric(record.point))
+        replicates = np.asarray(record.metric(record.boot), dtype=np.float64)
+    low, high = percentile_interval(replicates, confidence)
+    return Estimate(
+        value, low, high, bootstrap_se(replicates), record.n_items, record.n_pairs,
+        f"{record.name}; {interval_label}",
+    )  # fmt: skip
 
 
 def check_bootstrap_args(n_boot: int, rng: np.random.Generator | Resampler | None) -> None:
@@ -313,6 +401,12 @@ def estimate_from_stats(
     """
     check_confidence(confidence)
     check_bootstrap_args(n_boot, rng)
+    if n_boot > 0 and isinstance(rng, SumsRecorder):
+        rec = rng.record(target_stats, metric, clusters, n_items, n_pairs, name)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = float(metric(rec.point))
+        nan = float("nan")
+        return Estimate(value, nan, nan, nan, n_items, n_pairs, f"{name}; recorded")
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(metric(target_stats.sum(axis=0)))
     if n_boot == 0:

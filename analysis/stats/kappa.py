@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -75,6 +76,11 @@ def cohen_kappa_from_tables(tables: np.ndarray, weights: KappaWeights = "none") 
         p = tables / tables.sum(axis=(-2, -1), keepdims=True)
         expected = p.sum(axis=-1)[..., :, None] * p.sum(axis=-2)[..., None, :]
         return 1.0 - (p * w).sum(axis=(-2, -1)) / (expected * w).sum(axis=(-2, -1))
+
+
+def _kappa_from_flat_tables(sums: np.ndarray, k: int, weights: KappaWeights) -> np.ndarray:
+    # A module-level function (not a lambda) so that a streamed run can ship it with its sums.
+    return cohen_kappa_from_tables(sums.reshape(*sums.shape[:-1], k, k), weights)
 
 
 def contingency_table(labels_a: np.ndarray, labels_b: np.ndarray, n_categories: int) -> np.ndarray:
@@ -151,7 +157,7 @@ def cohen_kappa(
         sub_clusters = None if clusters is None else subset_clusters(clusters, both)
         return estimate_from_stats(
             onehot,
-            lambda s: cohen_kappa_from_tables(s.reshape(*s.shape[:-1], k, k), weights),
+            partial(_kappa_from_flat_tables, k=k, weights=weights),
             clusters=sub_clusters,
             n_boot=n_boot,
             rng=rng,

@@ -19,49 +19,53 @@ from analysis.stats.results import Estimate
 def _multirater_stats(codes: np.ndarray, n_categories: int) -> tuple[np.ndarray, int, int]:
     """Per-item sufficient statistics shared by Fleiss' kappa and Gwet's AC1.
 
+    The estimators average per-item fractions (``r_ik / r_i``, ...). Summing fractions such
+    as 1/3 rounds, and the rounding depends on the order of the sum; grouping the items by
+    their number of ratings ``r`` keeps every sum a whole number, so the sums of any chunks of
+    items add up to exactly the same totals and the fractions are taken once, at the end.
+
     Returns
     -------
-    stats : ndarray, shape (n_items, 3 + n_categories)
-        Columns: rated at all (r_i >= 1), pairable (r_i >= 2), observed agreement
-        ``sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))`` on pairable items, then ``r_ik / r_i``.
+    stats : ndarray, shape (n_items, n_raters * (2 + n_categories))
+        One block of ``2 + n_categories`` columns per ``r = 1..n_raters``, filled for the
+        items with ``r`` ratings: 1 (the item), ``sum_k r_ik (r_ik - 1)``, then ``r_ik``.
     n_pairable : int
     n_pairs : int
         ``sum_i r_i (r_i - 1) / 2`` over all items.
     """
     counts = category_counts(codes, n_categories).astype(np.float64)
-    r = counts.sum(axis=1)
-    rated = r >= 1
-    pairable = r >= 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        agree = (counts * (counts - 1.0)).sum(axis=1) / (r * (r - 1.0))
-        shares = counts / r[:, None]
-    stats = np.column_stack(
-        [
-            rated.astype(np.float64),
-            pairable.astype(np.float64),
-            np.where(pairable, agree, 0.0),
-            np.where(rated[:, None], shares, 0.0),
-        ]
+    n_items, width = codes.shape[0], max(codes.shape[1], 1)
+    r = counts.sum(axis=1).astype(np.int64)
+    rated = np.flatnonzero(r >= 1)
+    stats = np.zeros((n_items, width, 2 + n_categories))
+    block = np.column_stack(
+        [np.ones(len(rated)), (counts[rated] * (counts[rated] - 1.0)).sum(axis=1), counts[rated]]
     )
-    return stats, int(pairable.sum()), int(round((r * (r - 1.0) / 2.0).sum()))
+    stats[rated, r[rated] - 1] = block
+    n_pairs = int((r * (r - 1) // 2).sum())
+    return stats.reshape(n_items, -1), int((r >= 2).sum()), n_pairs
 
 
-def _observed_and_prevalence(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _observed_and_prevalence(sums: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     # Gwet (2014): observed agreement averages over pairable items, category prevalence over
     # every rated item, so a lone rating still informs chance agreement.
-    pa = sums[..., 2] / sums[..., 1]
-    prevalence = sums[..., 3:] / sums[..., 0:1]
+    blocks = sums.reshape(*sums.shape[:-1], width, -1)  # (..., r, 2 + k)
+    r = np.arange(1.0, width + 1.0)
+    n_r, agree_r, counts_r = blocks[..., 0], blocks[..., 1], blocks[..., 2:]
+    pairs_per_item = r[1:] * (r[1:] - 1.0)
+    pa = (agree_r[..., 1:] / pairs_per_item).sum(axis=-1) / n_r[..., 1:].sum(axis=-1)
+    prevalence = (counts_r / r[:, None]).sum(axis=-2) / n_r.sum(axis=-1)[..., None]
     return pa, prevalence
 
 
-def _fleiss_from_sums(sums: np.ndarray) -> np.ndarray:
-    pa, prevalence = _observed_and_prevalence(sums)
+def _fleiss_from_sums(sums: np.ndarray, width: int) -> np.ndarray:
+    pa, prevalence = _observed_and_prevalence(sums, width)
     pe = (prevalence**2).sum(axis=-1)
     return (pa - pe) / (1.0 - pe)
 
 
-def _ac1_from_sums(sums: np.ndarray, k: int) -> np.ndarray:
-    pa, prevalence = _observed_and_prevalence(sums)
+def _ac1_from_sums(sums: np.ndarray, k: int, width: int) -> np.ndarray:
+    pa, prevalence = _observed_and_prevalence(sums, width)
     pe = (prevalence * (1.0 - prevalence)).sum(axis=-1) / (k - 1)
     return (pa - pe) / (1.0 - pe)
 
@@ -85,9 +89,10 @@ def _multirater_estimate(
         raise ValueError(f"Gwet's AC1 needs n_categories >= 2, got {k}")
     stats, n_items, n_pairs = _multirater_stats(arr, k)
     if gwet:
-        metric, name = partial(_ac1_from_sums, k=k), f"Gwet's AC1 ({k} categories)"
+        metric = partial(_ac1_from_sums, k=k, width=max(arr.shape[1], 1))
+        name = f"Gwet's AC1 ({k} categories)"
     else:
-        metric, name = _fleiss_from_sums, FLEISS_NAME
+        metric, name = partial(_fleiss_from_sums, width=max(arr.shape[1], 1)), FLEISS_NAME
     return estimate_from_stats(
         stats,
         metric,

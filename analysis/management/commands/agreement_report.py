@@ -38,6 +38,9 @@ class Command(BaseCommand):
             default=[],
             help="alt-test margin: E for every human group (default 0.2), GROUP=E for one",
         )
+        parser.add_argument(
+            "--chunk-items", type=int, help="stream the report over the workers, N items a chunk"
+        )
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
     def handle(self, *args, **options) -> None:
@@ -59,6 +62,7 @@ class Command(BaseCommand):
                     "min_slice_items": options["min_slice_items"],
                     "epsilon": plain[0] if plain else None,
                     "group_epsilons": per_group,
+                    "chunk_items": options["chunk_items"],
                 }
             )
             run = services.agreement_run_start(project=project, user=None, config=config)

@@ -1,0 +1,65 @@
+"""Poisson resample weights and recorded sums: what lets a report be computed in chunks."""
+
+import numpy as np
+import pytest
+
+from analysis import stats
+from analysis.stats.bootstrap import SumsRecorder, estimate_from_record
+from analysis.stats.streaming import poisson_weights
+
+
+def test_it_gives_an_item_the_same_weights_whatever_it_is_drawn_with():
+    keys = np.array([3, 64, 65, 200, 7_000_001])
+    together = poisson_weights(keys, 50, seed=11)
+    for j, key in enumerate(keys):
+        alone = poisson_weights(np.array([key]), 50, seed=11)
+        np.testing.assert_array_equal(alone[:, 0], together[:, j])
+
+
+def test_it_draws_other_weights_for_another_seed_or_item():
+    a = poisson_weights(np.array([5, 6]), 200, seed=1)
+    b = poisson_weights(np.array([5, 6]), 200, seed=2)
+    assert not np.array_equal(a[:, 0], b[:, 0])
+    assert not np.array_equal(a[:, 0], a[:, 1])
+
+
+def test_it_draws_poisson_one_weights():
+    w = poisson_weights(np.arange(20_000), 100, seed=3)
+    assert w.dtype == np.float32 and w.shape == (100, 20_000)
+    assert w.mean() == pytest.approx(1.0, abs=0.01)
+    assert w.var() == pytest.approx(1.0, abs=0.02)
+    assert (w == np.round(w)).all() and w.min() == 0
+
+
+@pytest.mark.parametrize(
+    ("keys", "n_boot", "seed"), [([-1], 10, 0), ([[1, 2]], 10, 0), ([1], 0, 0), ([1], 10, -1)]
+)
+def test_it_refuses_bad_arguments(keys, n_boot, seed):
+    with pytest.raises(ValueError):
+        poisson_weights(np.array(keys), n_boot, seed)
+
+
+def _recorded(codes, items, keys, n_boot=300):
+    recorder = SumsRecorder(np.arange(len(keys)), poisson_weights(keys, n_boot, seed=9))
+    stats.fleiss_kappa(codes, n_categories=3, clusters=items, n_boot=n_boot, rng=recorder)
+    (record,) = recorder.records
+    return record
+
+
+def test_it_adds_the_records_of_chunks_into_the_record_of_the_whole():
+    rng = np.random.default_rng(0)
+    items = np.repeat(np.arange(40), 3)
+    codes = rng.integers(0, 3, (120, 4)).astype(float)
+    codes[rng.random(codes.shape) < 0.2] = np.nan
+    keys = np.arange(40) * 5
+    whole = _recorded(codes, items, keys)
+    first, second = items < 17, items >= 17
+    merged = _recorded(codes[first], items[first], keys[:17]) + _recorded(
+        codes[second], items[second] - 17, keys[17:]
+    )
+    np.testing.assert_array_equal(merged.point, whole.point)
+    np.testing.assert_allclose(merged.boot, whole.boot, rtol=1e-6)
+    assert (merged.n_items, merged.n_pairs) == (whole.n_items, whole.n_pairs)
+    plain = stats.fleiss_kappa(codes, n_categories=3)
+    label = "Poisson"
+    assert estimate_from_record(merged, confidence=0.95, interval_label=label).value == plain.value
