@@ -74,7 +74,15 @@ def import_format(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.import_job_get_for_lead(user=request.user, job_id=job_id)
     progress = services.import_job_progress(job=job)
-    return render(request, "annotations/import_detail.html", {"job": job, "progress": progress})
+    # "criteria_created" reads "Criteria created" (the template's cut:"_" made "Criteriacreated").
+    counts = [
+        (key.replace("_", " ").capitalize(), value) for key, value in (job.counts or {}).items()
+    ]
+    return render(
+        request,
+        "annotations/import_detail.html",
+        {"job": job, "progress": progress, "counts": counts},
+    )
 
 
 @login_required
