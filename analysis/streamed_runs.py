@@ -28,6 +28,7 @@ from analysis.engine import Report
 from analysis.engine.streamed import ChunkSums, chunk_sums, merged_rows
 from analysis.loading import criterion_chunk_load, project_index_load
 from analysis.models import AgreementRun, ReportChunk
+from analysis.report_store import report_store
 from annotations import selectors as annotations_selectors
 from annotations.errors import DomainError
 from judgeapp import jobs
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 RUNNING = AgreementRun.Status.RUNNING
 DONE = AgreementRun.Status.DONE
+# A job whose worker stopped beating is sent again up to this many times (runs and chunks).
+MAX_ATTEMPTS = 3
 
 
 def report_chunks_plan(*, run: AgreementRun, config: RunConfig) -> int:
@@ -179,8 +182,6 @@ def report_merge_execute(*, run_id: int) -> None:
 
 
 def _merge(run: AgreementRun) -> None:
-    from analysis import services  # noqa: PLC0415 - services imports this module
-
     run_id = run.pk
     config = RunConfig.from_input(run.config)
     started = time.perf_counter()
@@ -191,7 +192,7 @@ def _merge(run: AgreementRun) -> None:
         merged.add(ChunkSums.from_bytes(bytes(blob)))
         seconds, peak = seconds + chunk_s, max(peak, chunk_peak)
     report = Report(rows=merged_rows(merged, confidence=0.95, n_boot=config.n_boot))
-    stored = services.report_store(run=run, report=report)
+    stored = report_store(run=run, report=report)
     merge_s = time.perf_counter() - started
     timings = {
         "chunks": rows.count(),
@@ -211,8 +212,6 @@ def report_chunks_reap(*, cutoff: object) -> dict[str, int]:
     """Chunks whose worker stopped beating go back to pending and are sent again, each by
     itself (the run's other chunks keep their sums); after MAX_ATTEMPTS the run fails.
     `cutoff`: chunks whose heartbeat is older lost their worker."""
-    from analysis.services import MAX_ATTEMPTS  # noqa: PLC0415 - services imports this module
-
     stale = ReportChunk.objects.filter(status=RUNNING, run__status=RUNNING, heartbeat_at__lt=cutoff)
     failed_runs = list(stale.filter(attempts__gte=MAX_ATTEMPTS).values_list("run_id", flat=True))
     AgreementRun.objects.filter(pk__in=failed_runs).update(

@@ -37,9 +37,14 @@ from annotations.importers.labelstudio_config import (
     config_read,
 )
 from annotations.importers.reading import load_json
-from annotations.importers.records import CriterionRecord, ItemRecord, JudgementRecord, Record
+from annotations.importers.records import (
+    CriterionRecord,
+    ItemRecord,
+    JudgementRecord,
+    Record,
+    Supersede,
+)
 from annotations.importers.rules import json_problem
-from annotations.importers.writer import Supersede
 
 HUMAN_GROUP = "labelstudio"
 ITEM_FIELDS = ("prompt", "response", "response_a", "response_b", "steps")

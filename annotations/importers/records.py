@@ -17,6 +17,8 @@ in range is the writer's business (it needs the database): see `annotations.valu
 error can name it; the exporter leaves it out.
 """
 
+from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any, ClassVar
 
 from msgspec import Meta, Struct, field
@@ -144,3 +146,17 @@ Line = CriterionRecord | ItemRecord | JudgementRecord | ScoreRecord
 
 Record = CriterionRecord | ItemRecord | JudgementRecord | ScoreRecord | LineError
 """What a parser yields: a record, or the error on a line it could not read."""
+
+
+# The contract between a format that may update stored judgements (labelstudio) and the writer:
+# it lives with the records so a parser never imports the writer (the package imports both).
+class Supersede(Enum):
+    """What an updating import does with a staged judgement whose target holds another one."""
+
+    UPDATE = "update"  # the staged one is a newer version of the stored one: overwrite it
+    KEEP = "keep"  # the stored one is the same version or newer: leave it
+    CONFLICT = "conflict"  # not the same record: the native rule (reject another value)
+
+
+# (stored judgement's meta, staged judgement's meta) -> what to do; see ImportWriter.
+Supersedes = Callable[[dict, dict], Supersede]

@@ -13,7 +13,6 @@ Everything runs in one transaction: any error rolls it all back and nothing chan
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +26,8 @@ from annotations.importers.records import (
     JudgementRecord,
     Record,
     ScoreRecord,
+    Supersede,
+    Supersedes,
 )
 from annotations.importers.rules import (
     CriterionInfo,
@@ -46,18 +47,6 @@ STAGING_BATCH = 20_000
 PROGRESS_EVERY = 20_000
 
 ProgressCallback = Callable[[int], None]
-
-
-class Supersede(Enum):
-    """What an updating import does with a staged judgement whose target holds another one."""
-
-    UPDATE = "update"  # the staged one is a newer version of the stored one: overwrite it
-    KEEP = "keep"  # the stored one is the same version or newer: leave it
-    CONFLICT = "conflict"  # not the same record: the native rule (reject another value)
-
-
-# (stored judgement's meta, staged judgement's meta) -> what to do; see ImportWriter.
-Supersedes = Callable[[dict, dict], Supersede]
 
 
 class ImportRejected(Exception):
