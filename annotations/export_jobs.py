@@ -62,7 +62,6 @@ def export_job_start(
             requested_by=user,
             format=format,
             pairs_group=pairs_group,
-            rows_total=_rows_total(project),
         )
         dispatch.export_job_run_enqueue(job_id=job.pk)
     return job
@@ -107,6 +106,8 @@ def export_job_run(*, job_id: int, redelivered: bool = False) -> None:
     mine = ExportJob.objects.filter(
         pk=job_id, status=ExportJob.Status.RUNNING, attempts=job.attempts
     )
+    # Counted by the job, not the request that starts it (four counts of a big project).
+    mine.update(rows_total=_rows_total(job.project))
     directory = Path(settings.MEDIA_ROOT) / EXPORTS_DIR / str(job.pk)
     shutil.rmtree(directory, ignore_errors=True)  # a dead attempt's leftovers
     work = directory / f"attempt-{job.attempts}"

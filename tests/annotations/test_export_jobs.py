@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from annotations import export_jobs, exports_tidy
 from annotations.models import ExportJob
+from judgeapp.jobs import QUEUE_UNAVAILABLE_MESSAGE
 from tests.annotations.test_exports_tidy import load, richer_lines, votes_lines
+from tests.faults import broker_down
 
 TRANSACTIONAL = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
 
@@ -224,6 +226,28 @@ def test_it_requeues_an_export_whose_worker_died(lead, project, tmp_path, monkey
     assert reaped["requeued"] == 1
     assert job.status == "done" and job.attempts == 2  # sent again, and run eagerly
     assert export_jobs.export_job_file(job=job).is_file()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_celery")
+def test_it_answers_503_when_the_broker_is_down_and_exports_when_it_returns(
+    client, lead, project, tmp_path, settings
+):
+    load(tmp_path, project, richer_lines())
+    settings.JOB_RESEND_AFTER_S = -1
+    client.force_login(lead)
+    with broker_down():
+        response = start(client, project, format="native")
+
+    assert response.status_code == 503
+    assert QUEUE_UNAVAILABLE_MESSAGE in response.content.decode()
+    job = ExportJob.objects.get()
+    assert (job.status, job.queued_at) == ("pending", None)
+
+    assert export_jobs.export_jobs_reap() == {"failed": 0, "requeued": 0, "resent": 1}
+
+    job.refresh_from_db()
+    assert job.status == "done" and job.queued_at is not None
 
 
 FORMATS = st.sampled_from([*ExportJob.Format.values, ""]) | st.text(max_size=20)

@@ -11,6 +11,7 @@
         .then(function (s) {
           row.querySelector("[data-field=status]").textContent = s.status;
           row.querySelector("[data-field=rows_done]").textContent = s.rows_done;
+          if (s.rows_total) row.querySelector("[data-field=rows_total]").textContent = s.rows_total;
           if (s.status === "done" || s.status === "failed") location.reload();
           else setTimeout(poll, 1000);
         })
