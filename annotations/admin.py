@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from annotations.models import (
     AuditEvent,
     Criterion,
+    ExportJob,
     ImportJob,
     Item,
     Judgement,
@@ -96,6 +97,13 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "format", "status", "lines_done", "error_count", "created_at"]
     list_filter = ["status", "format", "project"]
     readonly_fields = ["counts", "errors", "started_at", "finished_at"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "format", "status", "rows_done", "rows_total", "created_at"]
+    list_filter = ["status", "format", "project"]
+    readonly_fields = ["path", "error", "started_at", "finished_at"]
 
 
 @admin.register(RaterToken)

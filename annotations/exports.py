@@ -5,7 +5,7 @@ Each line is a record of `annotations.importers.records` (the format's one defin
 encoded with the fields at their defaults left out.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import TextIO
 
@@ -26,10 +26,13 @@ CHUNK = 2000
 ITEM_TEXTS = ("response", "response_a", "response_b", "reference_answer")
 
 
-def project_export_native(*, project: Project, out: TextIO) -> int:
+def project_export_native(
+    *, project: Project, out: TextIO, progress: Callable[[int], None] | None = None
+) -> int:
     """Write every criterion, item, judgement and score of `project`; returns the number of
     lines. Scores come last, after the judgements that create their raters with everything
-    a score line does not carry (a model's prompt version and parameters)."""
+    a score line does not carry (a model's prompt version and parameters). `progress` is
+    told the lines written so far after each chunk (the web export's job row)."""
     encode_lines = msgspec.json.Encoder().encode_lines
     criteria = list(_criteria(project))
     out.write(encode_lines(criteria).decode())
@@ -42,6 +45,8 @@ def project_export_native(*, project: Project, out: TextIO) -> int:
             out.write(encode_lines(batch).decode())
             n += len(batch)
             batch = []
+            if progress is not None:
+                progress(n)
     out.write(encode_lines(batch).decode())
     return n + len(batch)
 

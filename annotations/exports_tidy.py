@@ -16,7 +16,7 @@ labels) are JSON text in both formats, so every file has one fixed schema.
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -319,27 +319,44 @@ def project_export_tidy(
     licence: str = "",
     sources: list[str] | None = None,
     pairs: Iterable[tuple] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> TidyExport:
     """Write criteria, items, judgements and scores (and `pairs`, rows of PAIR_COLUMNS, when
-    given) as `<table>.<format>` files in `directory`, then README.md, the dataset card."""
+    given) as `<table>.<format>` files in `directory`, then README.md, the dataset card.
+    `progress` is told the rows read so far, every PROGRESS_EVERY rows (the web export)."""
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
-    for table, (columns, rows) in TABLES.items():
+    done = 0
+    for table, (columns, rows) in [*TABLES.items(), ("preference_pairs", (PAIR_COLUMNS, None))]:
+        if rows is None and pairs is None:
+            continue
         name = f"{table}.{format}"
+        source = pairs if rows is None else rows(project=project)
+        if progress is not None:
+            source = _counted(source, progress, start=done)
         written[name] = rows_write(
-            rows=rows(project=project), columns=columns, path=directory / name, format=format
+            rows=source, columns=columns, path=directory / name, format=format
         )
-    if pairs is not None:
-        name = f"preference_pairs.{format}"
-        written[name] = rows_write(
-            rows=pairs, columns=PAIR_COLUMNS, path=directory / name, format=format
-        )
+        done += written[name]
     export = TidyExport(directory, format, written)
     card = dataset_card(project=project, export=export, licence=licence, sources=sources or [])
     (directory / "README.md").write_text(card, encoding="utf-8")
     return export
+
+
+PROGRESS_EVERY = 10_000
+
+
+def _counted(rows: Iterable[tuple], progress: Callable[[int], None], start: int) -> Iterator:
+    """`rows`, telling `progress` the running total (from `start`) every PROGRESS_EVERY."""
+    n = start
+    for n, row in enumerate(rows, start + 1):  # noqa: B007 (n is read after the loop)
+        yield row
+        if n % PROGRESS_EVERY == 0:
+            progress(n)
+    progress(n)
 
 
 def dataset_card(*, project: Project, export: TidyExport, licence: str, sources: list[str]) -> str:

@@ -3,6 +3,17 @@ from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 
 from annotations.importers import FORMATS, labelstudio
+from annotations.models import ExportJob
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=ExportJob.Format.choices, initial=ExportJob.Format.NATIVE)
+    pairs_group = forms.CharField(
+        required=False,
+        max_length=64,
+        initial="expert",
+        help_text="Pairs only: the human group whose majority decides each pair.",
+    )
 
 
 class ImportForm(forms.Form):

@@ -321,6 +321,46 @@ class ImportJob(models.Model):
         return f"import #{self.pk} into {self.project} ({self.status})"
 
 
+class ExportJob(models.Model):
+    """A project exported from the web (pretix style): the row comes first, the task fills in
+    its progress and, once the whole file is written, its path, so a page can show both. The
+    file is the native JSON Lines, or a zip of a tidy data set's tables and card."""
+
+    Status = JobStatus
+
+    class Format(models.TextChoices):
+        NATIVE = "native", "Native JSON Lines (re-importable)"
+        TIDY_PARQUET = "tidy-parquet", "Tidy data set, Parquet (zip)"
+        TIDY_JSONL = "tidy-jsonl", "Tidy data set, JSON Lines (zip)"
+        PAIRS = "pairs", "Tidy data set, JSON Lines, with majority preference pairs (zip)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.NATIVE)
+    pairs_group = models.CharField(max_length=64, blank=True)  # whose votes decide (pairs)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_done = models.BigIntegerField(default=0)
+    # Approximate: the project's criteria, items, judgements and scores counted at the start
+    # (pairs not included); the progress bar's denominator, not a promise.
+    rows_total = models.BigIntegerField(default=0)
+    path = models.CharField(max_length=300, blank=True)  # under MEDIA_ROOT, set once complete
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)  # the outbox stamp (judgeapp.jobs)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} of {self.project} ({self.status})"
+
+
 class QueueCounter(models.Model):
     """How many of a project's items are open to the annotator queue, kept by
     annotations/annotate/openness.py in the transaction of every change (its own row, so a

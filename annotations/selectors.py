@@ -9,7 +9,16 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
 from django.http import Http404
 
-from annotations.models import ImportJob, Item, Judgement, Membership, Project, Rater, Score
+from annotations.models import (
+    ExportJob,
+    ImportJob,
+    Item,
+    Judgement,
+    Membership,
+    Project,
+    Rater,
+    Score,
+)
 
 
 def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
@@ -60,6 +69,14 @@ def import_job_get_for_lead(*, user: AbstractBaseUser, job_id: int) -> ImportJob
     job = ImportJob.objects.select_related("project").filter(pk=job_id).first()
     if job is None or not user_is_lead(user=user, project=job.project):
         raise Http404("No such import.")
+    return job
+
+
+def export_job_get_for_lead(*, user: AbstractBaseUser, job_id: int) -> ExportJob:
+    """An export of a project the user leads; 404 otherwise, as for imports."""
+    job = ExportJob.objects.select_related("project").filter(pk=job_id).first()
+    if job is None or not user_is_lead(user=user, project=job.project):
+        raise Http404("No such export.")
     return job
 
 

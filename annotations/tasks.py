@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from annotations import dispatch, services
+from annotations import dispatch, export_jobs, services
 from annotations.annotate import services as annotate_services
 from annotations.judges import execute as judge_execute
 from annotations.judges import recovery as judge_recovery
@@ -19,6 +19,21 @@ def import_job_run_task(self, job_id: int) -> None:
     # redelivered message reruns a job whose worker died and does nothing to a finished one.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     services.import_job_run(job_id=job_id, redelivered=redelivered)
+
+
+@shared_task(
+    bind=True, name=dispatch.EXPORT_JOB_RUN_TASK, acks_late=True, reject_on_worker_lost=True
+)
+def export_job_run_task(self, job_id: int) -> None:
+    # The file is written aside and moved into place whole, and the job is claimed by a
+    # conditional update: a redelivered message redoes a dead attempt, not a finished job.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    export_jobs.export_job_run(job_id=job_id, redelivered=redelivered)
+
+
+@shared_task(name=dispatch.EXPORT_JOBS_REAP_TASK)
+def export_jobs_reap_task() -> None:
+    export_jobs.export_jobs_reap()
 
 
 @shared_task(

@@ -4,14 +4,15 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotations import selectors, services
+from annotations import export_jobs, selectors, services
 from annotations.audit import AuditAction, audit_events_for_lead
 from annotations.errors import DomainError
-from annotations.forms import ImportForm
+from annotations.forms import ExportForm, ImportForm
 from annotations.importers import FORMATS, format_docs
 
 
@@ -96,6 +97,52 @@ def import_status(request: HttpRequest, job_id: int) -> JsonResponse:
             "error_count": job.error_count,
         }
     )
+
+
+@login_required
+def exports(request: HttpRequest, slug: str) -> HttpResponse:
+    """The project's exports, newest first, and the form that starts one (POST)."""
+    project = selectors.project_get_for_lead(user=request.user, slug=slug)
+    form = ExportForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():  # an unbound form (GET) is never valid
+        try:
+            export_jobs.export_job_start(project=project, user=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("annotations:exports", slug=project.slug)
+    context = {
+        "project": project,
+        "form": form,
+        "jobs": project.export_jobs.all()[:50],
+        "groups": export_jobs.pairs_groups(project=project),
+    }
+    return render(request, "annotations/exports.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
+    """The little JSON the exports page polls while a job runs."""
+    job = selectors.export_job_get_for_lead(user=request.user, job_id=export_id)
+    done = export_jobs.export_job_file(job=job) is not None
+    return JsonResponse(
+        {
+            "status": job.status,
+            "rows_done": job.rows_done,
+            "rows_total": job.rows_total,
+            "error": job.error,
+            "download_url": reverse("annotations:export-download", args=[job.pk]) if done else "",
+        }
+    )
+
+
+@login_required
+def export_download(request: HttpRequest, export_id: int) -> FileResponse:
+    job = selectors.export_job_get_for_lead(user=request.user, job_id=export_id)
+    path = export_jobs.export_job_file(job=job)
+    if path is None:
+        raise Http404("This export has no file (yet).")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
 AUDIT_PAGE_SIZE = 50

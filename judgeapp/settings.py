@@ -300,6 +300,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotations.tasks.import_jobs_reap_task",
         "schedule": JOB_REAP_EVERY_S,
     },
+    "reap-export-jobs": {
+        "task": "annotations.tasks.export_jobs_reap_task",
+        "schedule": JOB_REAP_EVERY_S,
+    },
     "release-stale-assignments": {
         "task": "annotations.tasks.assignments_release_stale_task",
         "schedule": 3600,

@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from analysis import services as analysis_services
 from analysis.config import RunConfig
+from annotations import export_jobs
 from annotations import services as core_services
 from annotations.annotate import services as annotate_services
 from annotations.judges import external
@@ -125,6 +126,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("annotations:import-create", "POST"): "L 404 404 403 400 404 400",
     ("annotations:audit-log", "GET"): "L 404 404 403 200 404 200",
     ("annotations:audit-log", "POST"): "L 404 404 403 200 404 200",
+    ("annotations:exports", "GET"): "L 404 404 403 200 404 200",
+    ("annotations:exports", "POST"): "L 404 404 403 400 404 400",
+    ("annotations:export-status", "GET"): "L 404 404 404 200 404 200",
+    ("annotations:export-status", "POST"): "L 404 404 404 200 404 200",
+    ("annotations:export-download", "GET"): "L 404 404 404 200 404 200",
+    ("annotations:export-download", "POST"): "L 404 404 404 200 404 200",
     ("annotations:import-format", "GET"): "L 200 200 200 200 200 200",
     ("annotations:import-format", "POST"): "L 200 200 200 200 200 200",
     ("annotations:import-detail", "GET"): "L 404 404 404 200 404 200",
@@ -232,6 +239,8 @@ def world(db, tmp_path, project, lead, annotator, second_annotator, outsider, ea
         file=SimpleUploadedFile("more.jsonl", b'{"type": "criterion"}\n'),
         format="native",
     )
+    export = export_jobs.export_job_start(project=project, user=lead, format="native")
+    export_jobs.export_job_run(job_id=export.pk)  # on_commit never fires in this transaction
     config = RunConfig.from_input({"n_boot": 20, "seed": 1})
     report = analysis_services.agreement_run_start(project=project, user=lead, config=config)
     analysis_services.agreement_run_execute(run_id=report.pk)
@@ -263,6 +272,7 @@ def world(db, tmp_path, project, lead, annotator, second_annotator, outsider, ea
         "slug": project.slug,
         "item_id": mine.item_id,
         "job_id": job.pk,
+        "export_id": export.pk,
         "assignment_id": flagged.pk,
         "run_id": report.pk,
         "judge_run_id": judge_run.pk,
