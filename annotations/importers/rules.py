@@ -248,6 +248,12 @@ def criterion_problems(record: CriterionRecord) -> list[Problem]:
             problems.append(bound)
         elif record.min_value >= record.max_value:
             problems.append(Problem("max", "must be greater than min"))
+    if record.scale != "interval":  # bounds the scale ignores are still stored and compared
+        problems += [
+            problem
+            for name, bound in (("min", record.min_value), ("max", record.max_value))
+            if bound is not None and (problem := bound_problem(name, bound)) is not None
+        ]
     if record.scale == "pairwise" and record.target != "item":
         problems.append(Problem("target", "a pairwise criterion judges whole items"))
     labels = PAIRWISE_LABELS if record.scale == "pairwise" else record.labels

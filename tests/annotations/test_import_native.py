@@ -214,6 +214,16 @@ def test_it_rejects_an_interval_value_too_large_for_a_float(tmp_path, project):
     assert error.errors == [f"in.jsonl line 3, field 'value': {'1' + '0' * 39} is outside 0 to 10"]
 
 
+def test_it_rejects_a_huge_bound_on_a_criterion_of_any_scale(tmp_path, project):
+    # A nominal criterion's max is stored and compared too: float() of it overflowed (a 500).
+    nominal = {"type": "criterion", "name": "ok", "target": "item", "scale": "nominal"}
+    line = json.dumps(nominal | {"labels": ["y", "n"], "max": 10**400})
+
+    error = rejected(tmp_path, project, [line])
+
+    assert error.errors[0].startswith("in.jsonl line 1, field 'max': must be a number from")
+
+
 def test_it_rejects_a_duplicate_judgement_naming_both_lines(tmp_path, project):
     lines = good_lines() + [judgement("gsm8k-5", "validity", "correct", step=0)]
     before = snapshot()
