@@ -65,7 +65,9 @@ def _criteria(project: Project) -> Iterator[CriterionRecord]:
         )
 
 
-def _items(project: Project) -> Iterator[ItemRecord]:
+def items_with_steps(*, project: Project) -> Iterator[tuple[Item, list[str]]]:
+    """Every item of `project` by id with its steps' texts in order, read CHUNK items at a
+    time (keyset paging, one steps query per chunk): what every export writes items from."""
     items = Item.objects.filter(project=project).order_by("pk")
     last_pk = 0
     while chunk := list(items.filter(pk__gt=last_pk)[:CHUNK]):
@@ -78,14 +80,19 @@ def _items(project: Project) -> Iterator[ItemRecord]:
         ):
             steps.setdefault(item_id, []).append(text)
         for item in chunk:
-            yield ItemRecord(
-                external_id=item.external_id,
-                kind=item.kind,
-                prompt=item.prompt,
-                steps=steps.get(item.pk, []),
-                meta=item.meta,
-                **{name: getattr(item, name) for name in ITEM_TEXTS},
-            )
+            yield item, steps.get(item.pk, [])
+
+
+def _items(project: Project) -> Iterator[ItemRecord]:
+    for item, steps in items_with_steps(project=project):
+        yield ItemRecord(
+            external_id=item.external_id,
+            kind=item.kind,
+            prompt=item.prompt,
+            steps=steps,
+            meta=item.meta,
+            **{name: getattr(item, name) for name in ITEM_TEXTS},
+        )
 
 
 def _item_ranges(project: Project) -> Iterator[dict[int, str]]:

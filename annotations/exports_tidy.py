@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db.models import Count
 
-from annotations.models import Criterion, Item, Judgement, Project, Rater, Step
+from annotations.exports import items_with_steps
+from annotations.models import Criterion, Judgement, Project, Rater
 from annotations.scores import Score
 
 ROW_GROUP = 50_000
@@ -226,30 +227,19 @@ def judgement_rows(*, project: Project) -> Iterator[tuple]:
 
 
 def item_rows(*, project: Project) -> Iterator[tuple]:
-    """Every item of `project` in ITEM_COLUMNS order, its steps read a chunk of items at once."""
-    items = Item.objects.filter(project=project).order_by("pk")
-    last_pk = 0
-    while chunk := list(items.filter(pk__gt=last_pk)[:CHUNK]):
-        last_pk = chunk[-1].pk
-        steps: dict[int, list[str]] = {}
-        for item_id, text in (
-            Step.objects.filter(item__in=chunk)
-            .order_by("item_id", "index")
-            .values_list("item_id", "text")
-        ):
-            steps.setdefault(item_id, []).append(text)
-        for item in chunk:
-            yield (
-                item.external_id,
-                item.kind,
-                item.prompt,
-                item.response,
-                item.response_a,
-                item.response_b,
-                item.reference_answer,
-                steps.get(item.pk, []),
-                _json(item.meta or {}),
-            )
+    """Every item of `project` in ITEM_COLUMNS order (read as every export reads items)."""
+    for item, steps in items_with_steps(project=project):
+        yield (
+            item.external_id,
+            item.kind,
+            item.prompt,
+            item.response,
+            item.response_a,
+            item.response_b,
+            item.reference_answer,
+            steps,
+            _json(item.meta or {}),
+        )
 
 
 def criterion_rows(*, project: Project) -> Iterator[tuple]:
