@@ -140,5 +140,7 @@ def test_it_keeps_the_open_item_counters_exact_when_claims_skips_and_flags_race(
     openness.queue_counters_refresh(project_id=project.pk)
     assert _counters(project) == kept  # every concurrent change counted once
     taken = Counter(Assignment.objects.filter(slot__isnull=False).values_list("item_id", flat=True))
-    flagged = set(Assignment.objects.filter(status="flagged").values_list("item_id", flat=True))
-    assert all(n == 3 for item, n in taken.items() if item not in flagged)
+    # No item over k. (Not "every unflagged item at k": a skip frees its slot after the other
+    # annotators may have been told the item was full and gone home; it is offered again to
+    # whoever asks next: the counters above equal a recount.)
+    assert max(taken.values()) <= 3, taken
