@@ -150,7 +150,9 @@ def _judgements(project: Project) -> Iterator[JudgementRecord]:
             )
 
 
-def _scores(project: Project) -> Iterator[ScoreRecord]:
+def scores_with_raters(*, project: Project) -> Iterator[tuple[str, int | None, str, Rater, float]]:
+    """Every score of `project` by id as (item's external id, step index, criterion name,
+    rater, score), streamed: what every export writes scores from."""
     raters = {rater.pk: rater for rater in Rater.objects.filter(project=project)}
     rows = (
         Score.objects.filter(criterion__project=project)
@@ -159,7 +161,11 @@ def _scores(project: Project) -> Iterator[ScoreRecord]:
         .iterator(chunk_size=CHUNK)
     )
     for item, step, criterion, rater_id, score in rows:
-        rater = raters[rater_id]
+        yield item, step, criterion, raters[rater_id], score
+
+
+def _scores(project: Project) -> Iterator[ScoreRecord]:
+    for item, step, criterion, rater, score in scores_with_raters(project=project):
         yield ScoreRecord(
             item=item,
             step=step,

@@ -25,9 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db.models import Count
 
-from annotations.exports import items_with_steps
+from annotations.exports import items_with_steps, scores_with_raters
 from annotations.models import Criterion, Judgement, Project, Rater
-from annotations.scores import Score
 
 ROW_GROUP = 50_000
 CHUNK = 5_000
@@ -257,15 +256,7 @@ def criterion_rows(*, project: Project) -> Iterator[tuple]:
 
 
 def score_rows(*, project: Project) -> Iterator[tuple]:
-    raters = {r.pk: r for r in Rater.objects.filter(project=project)}
-    rows = (
-        Score.objects.filter(criterion__project=project)
-        .order_by("pk")
-        .values_list("item__external_id", "step__index", "criterion__name", "rater_id", "score")
-        .iterator(chunk_size=CHUNK)
-    )
-    for item, step, criterion, rater_id, score in rows:
-        rater = raters[rater_id]
+    for item, step, criterion, rater, score in scores_with_raters(project=project):
         yield (item, step, criterion, rater.name, rater.group, rater.model_name, score)
 
 
