@@ -239,6 +239,19 @@ def _question(question: Any) -> Question:
     ):
         raise FieldError(".settings.options", f"question {name!r} needs a list of options")
     values = [o["value"] for o in options]
+    # Argilla's settings hold labels and ranking options as texts and ratings as integers; any
+    # other value (a list, an object, a bool) would reach a set or a dict key and break there.
+    wanted = (int,) if kind == "rating" else (str,)
+    for position, value in enumerate(values):
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            what = "an integer" if kind == "rating" else "a text"
+            raise FieldError(
+                f".settings.options[{position}].value",
+                f"question {name!r}: an option's value must be {what}, not "
+                f"{json.dumps(value)[:40]}",
+            )
+    if len(set(values)) != len(values):
+        raise FieldError(".settings.options", f"question {name!r} repeats an option")
     if kind == "ranking" and len(values) != 2:
         raise FieldError(
             ".settings.options",

@@ -254,6 +254,44 @@ def test_it_refuses_a_ranking_of_three_options(project, tmp_path):
     assert "field 'questions[2].settings.options'" in error.errors[0]
 
 
+@pytest.mark.parametrize(
+    ("question", "value", "message"),
+    [
+        # CI's fuzzer: a ranking option's value [] was used as a dict key (TypeError)
+        (2, [], "question 'preference': an option's value must be a text, not []"),
+        (0, {"a": 1}, "question 'quality': an option's value must be a text, not {\"a\": 1}"),
+        (1, "3", "question 'helpfulness': an option's value must be an integer, not \"3\""),
+        (1, True, "question 'helpfulness': an option's value must be an integer, not true"),
+    ],
+)
+def test_it_refuses_an_option_value_of_the_wrong_type(project, tmp_path, question, value, message):
+    copy = export_with(tmp_path, lambda records: None)
+    settings_path = copy / ".argilla" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    settings["questions"][question]["settings"]["options"][0]["value"] = value
+    settings_path.write_text(json.dumps(settings))
+
+    error = rejected(project, copy)
+
+    assert error.errors == [
+        f".argilla/settings.json line 1, field 'questions[{question}].settings.options[0].value': "
+        + message
+    ]
+
+
+def test_it_refuses_a_question_that_repeats_an_option(project, tmp_path):
+    copy = export_with(tmp_path, lambda records: None)
+    settings_path = copy / ".argilla" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    options = settings["questions"][0]["settings"]["options"]
+    options[1]["value"] = options[0]["value"]
+    settings_path.write_text(json.dumps(settings))
+
+    error = rejected(project, copy)
+
+    assert "question 'quality' repeats an option" in error.errors[0]
+
+
 def test_it_refuses_a_question_whose_type_is_not_a_name(project, tmp_path):
     copy = export_with(tmp_path, lambda records: None)
     settings_path = copy / ".argilla" / "settings.json"
