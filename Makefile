@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup demo lint bench-import clean
+.PHONY: run test fuzz setup demo lint bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: demo
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The fuzz tests with fresh random examples (make test repeats the same ones every run).
+fuzz: setup
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -p no:cacheprovider -q \
+		$$(grep -rl --include='test_*.py' '^from hypothesis\|^import hypothesis' tests)
 
 lint: setup
 	$(BIN)/ruff check .

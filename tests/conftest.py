@@ -8,6 +8,15 @@ reason when DATABASE_URL / CELERY_BROKER_URL do not point at them. With REQUIRE_
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# The fuzz tests draw the same examples on every run of `make test` and CI, so a red run is
+# reproducible and a green one is not luck. `make fuzz` (profile "explore") draws new ones each
+# run and prints a reproduce blob for anything it finds; run it by hand after changing an input
+# path. Loaded here, before any test module builds its @settings on the default profile.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
