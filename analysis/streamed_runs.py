@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from analysis import dispatch
 from analysis.config import RunConfig
-from analysis.engine import Report
-from analysis.engine.streamed import ChunkSums, chunk_sums, merged_rows
+from analysis.engine.streamed import ChunkSums, chunk_sums, merged_report
 from analysis.loading import criterion_chunk_load, project_index_load
 from analysis.models import AgreementRun, ReportChunk
 from analysis.report_store import report_store
@@ -191,7 +190,9 @@ def _merge(run: AgreementRun) -> None:
     for blob, chunk_s, chunk_peak in rows.values_list("sums", "seconds", "peak_rss_mb").iterator():
         merged.add(ChunkSums.from_bytes(bytes(blob)))
         seconds, peak = seconds + chunk_s, max(peak, chunk_peak)
-    report = Report(rows=merged_rows(merged, confidence=0.95, n_boot=config.n_boot))
+    report = merged_report(
+        merged, confidence=0.95, n_boot=config.n_boot, min_slice_items=config.min_slice_items
+    )
     stored = report_store(run=run, report=report)
     merge_s = time.perf_counter() - started
     timings = {

@@ -16,7 +16,14 @@ from analysis.engine.slicing import n_slices, slices
 from analysis.engine.verdicts import verdict_stats
 from analysis.schema import ChartRow, DisagreementRow, ResultRow, ShortfallRow
 
-__all__ = ["Report", "criterion_report", "n_slices", "reference_group"]
+__all__ = [
+    "Report",
+    "SliceKey",
+    "adjusted_shortfall",
+    "criterion_report",
+    "n_slices",
+    "reference_group",
+]
 
 
 @dataclass
@@ -28,8 +35,8 @@ class Report:
 
 
 @dataclass(frozen=True)
-class _SliceKey:
-    """What every row of one slice starts with."""
+class SliceKey:
+    """What every row of one slice starts with (the in-process and the streamed report)."""
 
     criterion: str
     slice: str
@@ -95,7 +102,7 @@ def criterion_report(
     held_out = held_out_targets(data, config.seed)
     thresholds = score_thresholds(data, ref, held_out)
     for slice_name, slice_value, mask in slices(data, config.slice_keys):
-        key = _SliceKey(data.name, slice_name, slice_value)
+        key = SliceKey(data.name, slice_name, slice_value)
         arrays = SliceArrays.cut(data, mask, held_out)
         boot = Bootstrap.draw(arrays.target_item, config.n_boot, rng)
         _slice_rows(report, key, arrays, boot, ref, config.min_slice_items)
@@ -105,7 +112,7 @@ def criterion_report(
             report.rows.extend(key.row(s) for s in scored)
         if progress:
             progress()
-    report.shortfall = _adjust(report.shortfall)
+    report.shortfall = adjusted_shortfall(report.shortfall)
     if ref is not None:
         report.disagreements = disagreements(data, ref)
         report.charts = chart_rows(data, ref, thresholds, held_out)
@@ -114,7 +121,7 @@ def criterion_report(
 
 def _slice_rows(
     report: Report,
-    key: _SliceKey,
+    key: SliceKey,
     arrays: SliceArrays,
     boot: Bootstrap,
     ref: str | None,
@@ -136,7 +143,7 @@ def _slice_rows(
     report.rows.extend(gap_rows)
 
 
-def _adjust(rows: list[ShortfallRow]) -> list[ShortfallRow]:
+def adjusted_shortfall(rows: list[ShortfallRow]) -> list[ShortfallRow]:
     """Benjamini–Hochberg over the slices of each (criterion, judge), then rank by gap."""
     out: list[ShortfallRow] = []
     families: dict[tuple[str, str], list[ShortfallRow]] = {}

@@ -9,20 +9,22 @@ grouping give the sums of the whole project, and `merged_rows` computes each sta
 
 Which statistics stream (`STREAMED_METRICS`): percent agreement (with and without ties),
 Fleiss' kappa, Gwet's AC1, Krippendorff's alpha on categories (from the coincidence matrix),
-Cohen's kappa (unweighted, linear, quadratic: from the contingency table of consensus labels)
-and the missed- and false-error rates. Their point estimates are the metric of the summed
-per-target statistics, as in `engine.report`; where those statistics are whole numbers (agreeing
-pairs, contingency cells, every statistic on two or three raters per target) the sums are exact
-in any order and the estimates are identical to the last bit; where they are fractions such as
-1/3 (Fleiss and Gwet shares with three raters, alpha with four or more), the sums can differ in
-the last bit with the order of addition (relative 1e-15). Alpha is the coincidence-matrix
-formula, which the tests check against the `krippendorff` package.
+Cohen's kappa (unweighted, linear, quadratic: from the contingency table of consensus labels),
+the missed- and false-error rates, the earliest-error accuracies and ProcessBench F1 (tallies
+per solution), and the gap to the human ceiling with its shortfall row (leave-one-out
+agreement sums per expert, finished by `stats.gap_from_sums` as in the in-process report: the
+same p-value rule, verdict and Benjamini-Hochberg adjustment). Their point estimates are the
+metric of the summed per-target statistics, as in `engine.report`; where those statistics are
+whole numbers (agreeing pairs, contingency cells, solution tallies, every statistic on two or
+three raters per target) the sums are exact in any order and the estimates are identical to
+the last bit; where they are fractions such as 1/3 (Fleiss and Gwet shares with three raters,
+alpha with four or more), the sums can differ in the last bit with the order of addition
+(relative 1e-15). Alpha is the coincidence-matrix formula, which the tests check against the
+`krippendorff` package.
 
-Not streamed yet (they stay on the in-process path of `engine.report`): rank correlations
-(Spearman and Kendall are not sums of per-target terms; Pearson is, but shares the code),
-the earliest-error agreement and the gap to the human ceiling (their resamples go through
-`bootstrap_replicates`, not `estimate_from_stats`), verdict, bias and score-judge statistics,
-disagreement rows and chart data.
+Not streamed yet (a streamed run leaves their rows out; the in-process run has them): rank
+correlations (Spearman and Kendall are not sums of per-target terms; Pearson is, but shares
+the code), verdict, bias and score-judge statistics, disagreement rows and chart data.
 """
 
 import importlib
@@ -34,8 +36,17 @@ from functools import partial
 
 import numpy as np
 
+from analysis import stats
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
-from analysis.engine.slice_stats import Stat, between_groups, within_groups
+from analysis.engine.report import Report, SliceKey, adjusted_shortfall
+from analysis.engine.slice_stats import (
+    EARLIEST_ERROR_METRICS,
+    GapStat,
+    Stat,
+    between_groups,
+    gaps,
+    within_groups,
+)
 from analysis.engine.slicing import slices
 from analysis.schema import ResultRow
 from analysis.stats.bootstrap import SumsRecord, SumsRecorder, estimate_from_record
@@ -53,8 +64,13 @@ STREAMED_METRICS = frozenset(
         "cohen_kappa_quadratic",
         "missed_error_rate",
         "false_error_rate",
+        *EARLIEST_ERROR_METRICS,
+        "gap",
     }
 )
+# Record keys of the gap to the human ceiling (one per judge group): finished by
+# `stats.gap_from_sums` with a ceiling, as `gap_without_ceiling` of the agreement without.
+GAP, GAP_NO_CEILING = "gap", "gap:no ceiling"
 
 
 @dataclass(frozen=True, order=True)
@@ -75,6 +91,11 @@ class ChunkSums:
 
     records: dict[SumsKey, SumsRecord] = field(default_factory=dict)
     n_items: int = 0
+    # Items per (criterion, slice, value): a shortfall row is flagged small by its slice's items.
+    slice_items: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # (criterion, group) that judged anything: a chunk's matrices hold a column for every rater
+    # of the project, but the in-process report measures a gap only for groups that judged.
+    judged: set[tuple[str, str]] = field(default_factory=set)
 
     def to_bytes(self) -> bytes:
         """An .npz file: the arrays, and a JSON header naming keys, counts and metrics (no
@@ -84,7 +105,9 @@ class ChunkSums:
             header.append([asdict(key), rec.n_items, rec.n_pairs, rec.name, _metric_spec(rec)])
             arrays[f"p{i}"], arrays[f"b{i}"] = rec.point, rec.boot
         out = io.BytesIO()
-        meta = json.dumps({"n_items": self.n_items, "records": header})
+        slice_items = [[*key, n] for key, n in self.slice_items.items()]
+        meta = json.dumps({"n_items": self.n_items, "records": header, "slices": slice_items,
+                           "judged": sorted(self.judged)})  # fmt: skip
         np.savez(out, header=np.array(meta), **arrays)
         return out.getvalue()
 
@@ -98,7 +121,9 @@ class ChunkSums:
                 )
                 for i, (key, n_items, n_pairs, name, spec) in enumerate(meta["records"])
             }
-        return cls(records, meta["n_items"])
+        slice_items = {(c, name, value): n for c, name, value, n in meta["slices"]}
+        judged = {(criterion, group) for criterion, group in meta["judged"]}
+        return cls(records, meta["n_items"], slice_items, judged)
 
     def add(self, other: "ChunkSums") -> "ChunkSums":
         """Add `other` into this one (in place) and return it."""
@@ -106,6 +131,9 @@ class ChunkSums:
             mine = self.records.get(key)
             self.records[key] = rec if mine is None else mine + rec
         self.n_items += other.n_items
+        for key, n in other.slice_items.items():
+            self.slice_items[key] = self.slice_items.get(key, 0) + n
+        self.judged |= other.judged
         return self
 
 
@@ -153,10 +181,14 @@ def chunk_sums(
     out = ChunkSums(n_items=int(np.unique(data.target_item).shape[0]))
     if not len(data.target_item):
         return out
+    out.judged = {
+        (data.name, name) for name, g in data.groups.items() if not np.isnan(g.codes).all()
+    }
     weights = poisson_weights(item_keys, n_boot, seed)
     labels = np.arange(len(item_keys))
     for slice_name, slice_value, mask in slices(data, slice_keys):
         arrays = SliceArrays.cut(data, mask)
+        out.slice_items[(data.name, slice_name, slice_value)] = arrays.n_items
         recorder = SumsRecorder(labels, weights)
         boot = Bootstrap(arrays.target_item, n_boot, recorder)
         found = _stats(arrays, boot, reference)
@@ -164,12 +196,21 @@ def chunk_sums(
             key = SumsKey(data.name, slice_name, slice_value, stat.group_a, stat.group_b,
                           stat.metric)  # fmt: skip
             out.records[key] = rec
+        if reference is None or reference not in arrays.groups:
+            continue
+        # The gaps on a recorder of their own: each records once, whichever way it is measured.
+        gap_recorder = SumsRecorder(labels, weights)
+        gap_boot = Bootstrap(arrays.target_item, n_boot, gap_recorder)
+        for gap, rec in zip(gaps(arrays, gap_boot, reference), gap_recorder.records, strict=True):
+            metric = GAP if gap.with_ceiling else GAP_NO_CEILING
+            key = SumsKey(data.name, slice_name, slice_value, reference, gap.judge, metric)
+            out.records[key] = rec
     return out
 
 
 def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Iterator[Stat]:
     yield from within_groups(arrays, boot, unpaired=True)
-    yield from between_groups(arrays, boot, reference, earliest_error=False)
+    yield from between_groups(arrays, boot, reference)
 
 
 def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[Stat, SumsRecord]]:
@@ -190,32 +231,59 @@ def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[
         yield stat, rec
 
 
-def merged_rows(merged: ChunkSums, *, confidence: float, n_boot: int) -> list[ResultRow]:
-    """The result rows of the merged sums, in key order."""
+def merged_report(
+    merged: ChunkSums, *, confidence: float, n_boot: int, min_slice_items: int
+) -> Report:
+    """The result and shortfall rows of the merged sums, rows in key order."""
     label = f"{POISSON_LABEL} (B={n_boot}, {100 * confidence:g}% CI)"
-    rows = []
+    report = Report()
     for key in sorted(merged.records):
         record = merged.records[key]
+        slice_key = SliceKey(key.criterion, key.slice, key.slice_value)
+        if key.metric in (GAP, GAP_NO_CEILING):
+            if (key.criterion, key.group_b) not in merged.judged:
+                continue
+            gap = _merged_gap(key, record, confidence=confidence, interval_label=label)
+            n_slice = merged.slice_items.get((key.criterion, key.slice, key.slice_value), 0)
+            report.shortfall.append(
+                slice_key.shortfall(key.group_a, gap, gap.gap.n_items, n_slice < min_slice_items)
+            )
+            if gap.with_ceiling:
+                report.rows.append(slice_key.row(Stat(key.group_a, gap.judge, GAP, gap.gap)))
+            continue
         if key.group_a == key.group_b and record.n_items == 0:
             continue  # no target judged twice in any chunk: the in-process report has no row
         est = estimate_from_record(record, confidence=confidence, interval_label=label)
-        rows.append(
-            ResultRow(
-                criterion=key.criterion,
-                slice=key.slice,
-                slice_value=key.slice_value,
-                group_a=key.group_a,
-                group_b=key.group_b,
-                metric=key.metric,
-                estimate=est.value,
-                ci_low=est.ci_low,
-                ci_high=est.ci_high,
-                n_items=est.n_items,
-                n_pairs=est.n_pairs,
-                method=est.method,
-            )  # fmt: skip
-        )
-    return rows
+        report.rows.append(slice_key.row(Stat(key.group_a, key.group_b, key.metric, est)))
+    report.shortfall = adjusted_shortfall(report.shortfall)
+    return report
+
+
+def merged_rows(merged: ChunkSums, *, confidence: float, n_boot: int) -> list[ResultRow]:
+    """The result rows of the merged sums, in key order."""
+    return merged_report(merged, confidence=confidence, n_boot=n_boot, min_slice_items=0).rows
+
+
+def _merged_gap(
+    key: SumsKey, record: SumsRecord, *, confidence: float, interval_label: str
+) -> GapStat:
+    """The gap of a judge group as `slice_stats.gaps` gives it, from the merged sums."""
+    if key.metric == GAP_NO_CEILING:
+        agree = estimate_from_record(record, confidence=confidence, interval_label=interval_label)
+        return GapStat(
+            judge=key.group_b, gap=stats.gap_without_ceiling(agree), p_value=float("nan"),
+            verdict="no human ceiling (one reference rater)", judge_agreement=agree.value,
+            human_agreement=float("nan"), with_ceiling=False,
+        )  # fmt: skip
+    result = stats.gap_from_sums(
+        record.point, record.boot, n_items=record.n_items, tie_code=None,
+        interval_label=interval_label, confidence=confidence,
+    )  # fmt: skip
+    return GapStat(
+        judge=key.group_b, gap=result.gap, p_value=result.p_value, verdict=result.verdict,
+        judge_agreement=result.model_agreement.value,
+        human_agreement=result.human_agreement.value, with_ceiling=True,
+    )  # fmt: skip
 
 
 def criterion_chunk(data: CriterionData, items: np.ndarray) -> CriterionData:
@@ -246,5 +314,6 @@ __all__ = [
     "SumsKey",
     "chunk_sums",
     "criterion_chunk",
+    "merged_report",
     "merged_rows",
 ]

@@ -329,15 +329,27 @@ def bootstrap_replicates(
     -------
     ndarray, shape (n_boot,) or (n_boot, n_metrics)
     """
+    sums = resample_sums(target_stats, clusters=clusters, n_boot=n_boot, rng=rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(metric(sums), dtype=np.float64)
+
+
+def resample_sums(
+    target_stats: np.ndarray,
+    *,
+    clusters: npt.ArrayLike | None,
+    n_boot: int,
+    rng: np.random.Generator | Resampler,
+) -> np.ndarray:
+    """The column sums of ``target_stats`` in each of ``n_boot`` cluster resamples, shape
+    ``(n_boot, n_stats)``: what a statistic with several outputs (the gap to the ceiling, the
+    earliest-error accuracies) finishes itself. A Resampler reuses its resamples."""
     if isinstance(rng, Resampler):
         if clusters is None:
             raise ValueError("a shared Resampler needs the cluster label of each target")
-        sums = rng.sums(target_stats, clusters)
-    else:
-        ids, n_clusters = cluster_ids(clusters, target_stats.shape[0])
-        sums = bootstrap_sums(sum_by_cluster(target_stats, ids, n_clusters), n_boot, rng)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(metric(sums), dtype=np.float64)
+        return rng.sums(target_stats, clusters)
+    ids, n_clusters = cluster_ids(clusters, target_stats.shape[0])
+    return bootstrap_sums(sum_by_cluster(target_stats, ids, n_clusters), n_boot, rng)
 
 
 def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:

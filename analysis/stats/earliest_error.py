@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.stats._validate import check_confidence, subset_clusters
-from analysis.stats.bootstrap import (
-    Resampler,
-    bootstrap_label,
-    bootstrap_replicates,
-    bootstrap_se,
-    check_bootstrap_args,
-    percentile_interval,
-)
+from analysis.stats.bootstrap import Resampler, check_bootstrap_args, estimate_from_stats
 from analysis.stats.results import EarliestErrorAgreement, Estimate
 
 # Column layout of the per-solution statistics.
@@ -160,18 +154,32 @@ def earliest_error_agreement(
         return EarliestErrorAgreement(*estimates)
     assert rng is not None  # narrowed by check_bootstrap_args
     keep = stats[:, _VALID] > 0
-    sub_clusters = None if clusters is None else subset_clusters(clusters, keep)
-    # One set of resamples for all four metrics keeps them mutually consistent.
-    replicates = bootstrap_replicates(
-        stats[keep], _accuracies, clusters=sub_clusters, n_boot=n_boot, rng=rng
-    )
-    label = bootstrap_label(n_boot, confidence)
-    estimates = []
-    for column, (value, n, name) in enumerate(zip(values, counts, names, strict=True)):
-        low, high = percentile_interval(replicates[:, column], confidence)
-        se = bootstrap_se(replicates[:, column])
-        estimates.append(Estimate(value, low, high, se, n, n, f"{name}; {label}"))
+    labels = np.arange(ref.shape[0]) if clusters is None else np.asarray(clusters)
+    sub_clusters = subset_clusters(labels, keep)
+    # One set of resamples for all four metrics keeps them mutually consistent; each is an
+    # estimate of summed statistics, so a streamed report (a SumsRecorder as rng) adds them up.
+    if not isinstance(rng, Resampler):
+        rng = Resampler.draw(sub_clusters, n_boot, rng)
+    estimates = [
+        estimate_from_stats(
+            stats[keep],
+            partial(_accuracy, column=column),
+            clusters=sub_clusters,
+            n_boot=n_boot,
+            rng=rng,
+            confidence=confidence,
+            n_items=n,
+            n_pairs=n,
+            name=name,
+        )  # fmt: skip
+        for column, (n, name) in enumerate(zip(counts, names, strict=True))
+    ]
     return EarliestErrorAgreement(*estimates)
+
+
+def _accuracy(sums: np.ndarray, column: int) -> np.ndarray:
+    """One of :func:`_accuracies`: a metric of its own, so that a record can name it."""
+    return _accuracies(sums)[..., column]
 
 
 def _safe_accuracies(totals: np.ndarray) -> list[float]:

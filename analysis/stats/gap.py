@@ -15,11 +15,12 @@ from analysis.stats._validate import (
 )
 from analysis.stats.bootstrap import (
     Resampler,
+    SumsRecorder,
     bootstrap_label,
-    bootstrap_replicates,
     bootstrap_se,
     check_bootstrap_args,
     percentile_interval,
+    resample_sums,
 )
 from analysis.stats.results import Estimate, GapResult, GapVerdict
 
@@ -160,18 +161,46 @@ def human_ceiling_gap(
         tie_code, resolve_n_categories([model, human], n_categories), n_categories is not None
     )
     stats = leave_one_out_stats(model, human, k, None if tie_code is None else int(tie_code))
-    totals = stats.sum(axis=0)
+    n_experts = human.shape[1]
+    n_items = int((stats[:, n_experts : 2 * n_experts] > 0).any(axis=1).sum())
+    if isinstance(rng, SumsRecorder):  # a chunk of a streamed report: keep the sums
+        boot_sums = rng.record(stats, _gap_metrics, clusters, n_items, 0, GAP_RECORD).boot
+    else:
+        boot_sums = resample_sums(stats, clusters=clusters, n_boot=n_boot, rng=rng)
+    return gap_from_sums(
+        stats.sum(axis=0),
+        boot_sums,
+        n_items=n_items,
+        tie_code=tie_code,
+        interval_label=bootstrap_label(n_boot, confidence),
+        confidence=confidence,
+    )
+
+
+GAP_RECORD = "human ceiling gap"
+
+
+def gap_from_sums(
+    totals: np.ndarray,
+    boot_sums: np.ndarray,
+    *,
+    n_items: int,
+    tie_code: int | None,
+    interval_label: str,
+    confidence: float,
+) -> GapResult:
+    """The gap, its interval, p-value and verdict from the summed leave-one-out statistics:
+    ``totals`` (4 * n_experts,) over the data and ``boot_sums`` (n_boot, 4 * n_experts) over
+    each resample. :func:`human_ceiling_gap` and the merge of a streamed report both finish
+    here, so the two give the same result from the same sums."""
     with np.errstate(divide="ignore", invalid="ignore"):
         values = _gap_metrics(totals)
-    replicates = bootstrap_replicates(
-        stats, _gap_metrics, clusters=clusters, n_boot=n_boot, rng=rng
-    )
-    n_experts_total = human.shape[1]
+        replicates = np.asarray(_gap_metrics(boot_sums), dtype=np.float64)
+    n_experts_total = totals.shape[0] // 4
     pairs_h = totals[n_experts_total : 2 * n_experts_total]
     pairs_m = totals[3 * n_experts_total :]
-    n_items = int((stats[:, n_experts_total : 2 * n_experts_total] > 0).any(axis=1).sum())
     ties = "" if tie_code is None else f", pairs with code {tie_code} dropped"
-    label = bootstrap_label(n_boot, confidence)
+    label = interval_label
     names = [
         f"model vs other experts, mean over experts of pooled percent agreement{ties}",
         f"expert vs other experts (leave-one-out), mean over experts{ties}",

@@ -11,11 +11,13 @@ import pytest
 from analysis.config import RunConfig
 from analysis.engine import CriterionData, Group, criterion_report
 from analysis.engine.report import reference_group
+from analysis.engine.slice_stats import EARLIEST_ERROR_METRICS
 from analysis.engine.streamed import (
     STREAMED_METRICS,
     ChunkSums,
     chunk_sums,
     criterion_chunk,
+    merged_report,
     merged_rows,
 )
 from analysis.loading import criterion_data_load, project_index_load
@@ -41,7 +43,7 @@ def _loaded(name: str):
     return loaded, index, keys
 
 
-def _streamed(data, index, keys, ref, chunk: int) -> dict:
+def _merged(data, index, keys, ref, chunk: int) -> ChunkSums:
     total = ChunkSums()
     n = len(index.item_pk)
     for low in range(0, n, chunk):
@@ -49,7 +51,11 @@ def _streamed(data, index, keys, ref, chunk: int) -> dict:
         part = criterion_chunk(data, items)
         total.add(chunk_sums(part, item_keys=index.item_pk[items], slice_keys=keys,
                              reference=ref, n_boot=N_BOOT, seed=7))  # fmt: skip
-    rows = merged_rows(total, confidence=0.95, n_boot=N_BOOT)
+    return total
+
+
+def _streamed(data, index, keys, ref, chunk: int) -> dict:
+    rows = merged_rows(_merged(data, index, keys, ref, chunk), confidence=0.95, n_boot=N_BOOT)
     return {(r.slice, r.slice_value, r.group_a, r.group_b, r.metric): r for r in rows}
 
 
@@ -76,6 +82,35 @@ def test_it_matches_the_in_process_point_estimates_on_real_data(name):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", ["mtbench", "processbench"])  # SummEval has no model judges
+def test_its_shortfall_rows_match_the_in_process_ones(name):
+    """The gap to the human ceiling per judge and slice: the same agreements and gap to the
+    last bit, the same counts and small-slice flags; the same rows in the same order (ranked
+    by gap, p-values adjusted over each judge's slices as in the in-process report)."""
+    loaded, index, keys = _loaded(name)
+    compared = 0
+    for data in loaded:
+        ref = reference_group(data, None)
+        config = RunConfig(slice_keys=keys, n_boot=N_BOOT, seed=7, min_slice_items=30)
+        old = criterion_report(data, config).shortfall
+        merged = _merged(data, index, keys, ref, chunk=37)
+        new = merged_report(merged, confidence=0.95, n_boot=N_BOOT, min_slice_items=30).shortfall
+        assert [_shortfall_key(r) for r in new] == [_shortfall_key(r) for r in old], data.name
+        for got, row in zip(new, old, strict=True):
+            for field in ("judge_agreement", "human_agreement", "gap"):
+                a, b = getattr(got, field), getattr(row, field)
+                assert a == b or (np.isnan(a) and np.isnan(b)), (data.name, field, a, b)
+            assert (got.n_items, got.small_slice) == (row.n_items, row.small_slice)
+            assert got.verdict.split(" ")[0] in {"above", "below", "within", "no", "insufficient"}
+            compared += 1
+    assert compared >= 2
+
+
+def _shortfall_key(row) -> tuple:
+    return (row.criterion, row.slice, row.slice_value, row.reference_group, row.judge_group)
+
+
+@pytest.mark.django_db
 def test_it_gives_the_same_intervals_whatever_the_chunks():
     loaded, index, keys = _loaded("processbench")
     data = loaded[0]
@@ -87,6 +122,69 @@ def test_it_gives_the_same_intervals_whatever_the_chunks():
         other = many[key]
         expected = pytest.approx((other.ci_low, other.ci_high), abs=1e-12, nan_ok=True)
         assert (row.ci_low, row.ci_high) == expected, key
+
+
+def _steps(n_items: int, seed: int) -> CriterionData:
+    """Solutions of 5 steps judged by 3 experts (some steps left out) and 2 model judges: the
+    demo's ProcessBench items have one expert and no step judge, so the earliest-error and
+    gap-to-ceiling rows need data of this shape."""
+    rng = np.random.default_rng(seed)
+    n = n_items * 5
+    truth = (rng.random(n) < 0.15).astype(float)
+
+    def rater(flip: float, missing: float) -> np.ndarray:
+        codes = np.where(rng.random(n) < flip, 1 - truth, truth)
+        codes[rng.random(n) < missing] = np.nan
+        return codes
+
+    experts = np.stack([rater(0.08, 0.05) for _ in range(3)], axis=1)
+    return CriterionData(
+        name="validity", scale="nominal", labels=["correct", "incorrect"], n_categories=2,
+        error_codes=[1], target_item=np.repeat(np.arange(n_items), 5),
+        target_step=np.tile(np.arange(5), n_items),
+        item_meta=[{"subset": f"s{i % 3}"} for i in range(n_items)],
+        item_ref=[str(i) for i in range(n_items)], item_n_steps=np.full(n_items, 5),
+        groups={"expert": Group("expert", "human", experts),
+                "judge_a": Group("judge_a", "model", rater(0.2, 0.0)[:, None]),
+                "judge_b": Group("judge_b", "model", rater(0.3, 0.1)[:, None])},
+    )  # fmt: skip
+
+
+def test_its_step_statistics_match_the_in_process_ones():
+    """Earliest-error accuracies, missed errors, kappas and the gap to the ceiling of three
+    experts and two step judges, cut into chunks of 23 solutions: the same point estimates to
+    the last bit and the same shortfall ranking."""
+    data = _steps(400, seed=11)
+    config = RunConfig(slice_keys=("subset",), n_boot=N_BOOT, seed=7, min_slice_items=150)
+    in_process = criterion_report(data, config)
+    old = {_key(r): r for r in in_process.rows if r.metric in STREAMED_METRICS}
+    merged = ChunkSums()
+    for low in range(0, 400, 23):
+        items = np.arange(low, min(400, low + 23))
+        merged.add(chunk_sums(criterion_chunk(data, items), item_keys=items + 1000,
+                              slice_keys=("subset",), reference="expert", n_boot=N_BOOT,
+                              seed=7))  # fmt: skip
+    streamed = merged_report(merged, confidence=0.95, n_boot=N_BOOT, min_slice_items=150)
+    new = {_key(r): r for r in streamed.rows}
+
+    assert new.keys() == old.keys()
+    assert {k[-1] for k in new} >= {*EARLIEST_ERROR_METRICS, "gap", "missed_error_rate"}
+    for key, row in old.items():
+        assert (new[key].estimate, new[key].n_items, new[key].n_pairs) == (
+            row.estimate, row.n_items, row.n_pairs), key  # fmt: skip
+    assert [_shortfall_key(r) for r in streamed.shortfall] == [
+        _shortfall_key(r) for r in in_process.shortfall
+    ]
+    for got, row in zip(streamed.shortfall, in_process.shortfall, strict=True):
+        assert (got.gap, got.n_items, got.small_slice) == (row.gap, row.n_items, row.small_slice)
+        assert got.ci_low < got.gap < got.ci_high
+        assert abs(got.ci_high - got.ci_low - (row.ci_high - row.ci_low)) < 0.5 * (
+            row.ci_high - row.ci_low
+        )  # the two bootstraps' widths agree within Monte Carlo error at B=100
+
+
+def _key(row) -> tuple:
+    return (row.slice, row.slice_value, row.group_a, row.group_b, row.metric)
 
 
 def _small_sums() -> ChunkSums:

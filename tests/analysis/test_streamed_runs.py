@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from analysis import services, streamed_runs
 from analysis.config import RunConfig, RunConfigError
 from analysis.engine.streamed import STREAMED_METRICS
-from analysis.models import AgreementResult, AgreementRun, ReportChunk
+from analysis.models import AgreementResult, AgreementRun, ReportChunk, ShortfallResult
 from annotations import services as annotation_services
 from tests.analysis.test_runs import result_rows, study_lines
 from tests.factories import write_jsonl
@@ -57,6 +57,12 @@ def test_it_gives_the_in_process_point_estimates_exactly(study, lead):
         old = by_key[row[:6]]
         # estimate, n_items, n_pairs: identical; the intervals come from another bootstrap.
         assert (row[6], row[9], row[10]) == (old[6], old[9], old[10]), row[:6]
+    # The shortfall table (gap to the human ceiling per judge and slice): same rows, same rank.
+    fields = ("rank", "criterion", "slice", "slice_value", "judge_group", "gap", "n_items",
+              "small_slice")  # fmt: skip
+    shortfall = ShortfallResult.objects.order_by("rank").values_list(*fields)
+    assert list(shortfall.filter(run=streamed)) == list(shortfall.filter(run=whole))
+    assert shortfall.filter(run=streamed).count() >= 4
 
 
 def test_it_gives_the_same_rows_whatever_the_chunk_size(study, lead):
