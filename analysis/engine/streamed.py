@@ -191,8 +191,8 @@ def chunk_sums(
         out.slice_items[(data.name, slice_name, slice_value)] = arrays.n_items
         recorder = SumsRecorder(labels, weights)
         boot = Bootstrap(arrays.target_item, n_boot, recorder)
-        found = _stats(arrays, boot, reference)
-        for stat, rec in _paired(found, recorder.records):
+        found = list(_stats(arrays, boot, reference))
+        for stat, rec in _paired(found, recorder.flush()):
             key = SumsKey(data.name, slice_name, slice_value, stat.group_a, stat.group_b,
                           stat.metric)  # fmt: skip
             out.records[key] = rec
@@ -201,7 +201,8 @@ def chunk_sums(
         # The gaps on a recorder of their own: each records once, whichever way it is measured.
         gap_recorder = SumsRecorder(labels, weights)
         gap_boot = Bootstrap(arrays.target_item, n_boot, gap_recorder)
-        for gap, rec in zip(gaps(arrays, gap_boot, reference), gap_recorder.records, strict=True):
+        found_gaps = list(gaps(arrays, gap_boot, reference))
+        for gap, rec in zip(found_gaps, gap_recorder.flush(), strict=True):
             metric = GAP if gap.with_ceiling else GAP_NO_CEILING
             key = SumsKey(data.name, slice_name, slice_value, reference, gap.judge, metric)
             out.records[key] = rec

@@ -20,7 +20,7 @@ sec. 3.8 (resampling clusters).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -155,22 +155,55 @@ class SumsRecorder(Resampler):
     code says which per-target statistics and which metric, so a streamed run reuses every
     rule as it stands. ``counts`` are the chunk's resample weights (see
     :func:`analysis.stats.streaming.poisson_weights`).
+
+    A record's point sums are there at once; its resample sums (``boot``) are filled in by
+    :meth:`flush`, which multiplies the weights with every pending statistic of the slice in
+    one product: one pass over the ``(n_boot, n_clusters)`` weights instead of one per
+    statistic (two thirds of a chunk's time when each statistic took its own).
     """
 
     records: list[SumsRecord] = field(default_factory=list)
+    _pending: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def record(
         self, target_stats: np.ndarray, metric: SumsMetric, clusters: npt.ArrayLike | None,
         n_items: int, n_pairs: int, name: str,
     ) -> SumsRecord:  # fmt: skip
+        """Record a statistic's sums; its ``boot`` is empty until :meth:`flush`."""
         if clusters is None:
             raise ValueError("a SumsRecorder needs the cluster label of each target")
         stats = np.asarray(target_stats, dtype=np.float64)
-        rec = SumsRecord(
-            stats.sum(axis=0), self.sums(stats, clusters), metric, n_items, n_pairs, name
-        )
+        point = stats.sum(axis=0)
+        rec = SumsRecord(point, np.empty((0, *point.shape)), metric, n_items, n_pairs, name)
+        columns = stats if stats.ndim == 2 else stats[:, None]
+        self._pending.append((len(self.records), self.columns(clusters), columns))
         self.records.append(rec)
         return rec
+
+    def flush(self) -> list[SumsRecord]:
+        """Fill in the resample sums of every record made since the last flush; the records."""
+        if not self._pending:
+            return self.records
+        widths = [stats.shape[1] for _, _, stats in self._pending]
+        starts = np.concatenate([[0], np.cumsum(widths)])
+        used = np.unique(np.concatenate([cols for _, cols, _ in self._pending]))
+        per_cluster = np.zeros((used.shape[0], int(starts[-1])), dtype=np.float32)
+        for (_, cols, stats), start, width in zip(self._pending, starts, widths, strict=False):
+            rows = np.searchsorted(used, cols)
+            per_cluster[:, start : start + width] = sum_by_cluster(stats, rows, used.shape[0])
+        # Few clusters: gather their columns; most of them: the whole matrix, as in sums().
+        if used.shape[0] * 2 < self.labels.shape[0]:
+            boot = self.counts[:, used] @ per_cluster
+        else:
+            full = np.zeros((self.labels.shape[0], per_cluster.shape[1]), dtype=np.float32)
+            full[used] = per_cluster
+            boot = self.counts @ full
+        for (index, _, _), start, width in zip(self._pending, starts, widths, strict=False):
+            rec = self.records[index]
+            part = boot[:, start : start + width].astype(np.float64)
+            self.records[index] = replace(rec, boot=part.reshape(-1, *rec.point.shape))
+        self._pending.clear()
+        return self.records
 
 
 def estimate_from_record(record: SumsRecord, *, confidence: float, interval_label: str) -> Estimate:

@@ -163,8 +163,11 @@ def human_ceiling_gap(
     stats = leave_one_out_stats(model, human, k, None if tie_code is None else int(tie_code))
     n_experts = human.shape[1]
     n_items = int((stats[:, n_experts : 2 * n_experts] > 0).any(axis=1).sum())
-    if isinstance(rng, SumsRecorder):  # a chunk of a streamed report: keep the sums
-        boot_sums = rng.record(stats, _gap_metrics, clusters, n_items, 0, GAP_RECORD).boot
+    if isinstance(rng, SumsRecorder):
+        # A chunk of a streamed report: keep the sums; the merge finishes them (here the
+        # chunk's own result has no interval, as estimate_from_stats gives a recorder).
+        rng.record(stats, _gap_metrics, clusters, n_items, 0, GAP_RECORD)
+        boot_sums = np.full((0, stats.shape[1]), np.nan)
     else:
         boot_sums = resample_sums(stats, clusters=clusters, n_boot=n_boot, rng=rng)
     return gap_from_sums(

@@ -42,8 +42,31 @@ def test_it_refuses_bad_arguments(keys, n_boot, seed):
 def _recorded(codes, items, keys, n_boot=300):
     recorder = SumsRecorder(np.arange(len(keys)), poisson_weights(keys, n_boot, seed=9))
     stats.fleiss_kappa(codes, n_categories=3, clusters=items, n_boot=n_boot, rng=recorder)
-    (record,) = recorder.records
+    (record,) = recorder.flush()
     return record
+
+
+def test_one_flush_gives_each_statistic_the_sums_it_would_get_alone():
+    """The recorder multiplies the weights with every statistic of a slice at once; each
+    record's resample sums are those of the statistic's own product, whichever slice of the
+    chunk's clusters it covers and whatever shape its statistics have."""
+    rng = np.random.default_rng(4)
+    recorder = SumsRecorder(np.arange(50), poisson_weights(np.arange(50) + 7, 40, seed=2))
+    cases = [
+        (rng.integers(0, 5, (150, 3)).astype(float), np.repeat(np.arange(50), 3)),
+        (rng.random((12, 2)), np.arange(0, 24, 2)),  # few clusters: the gathered product
+        (rng.integers(0, 3, 80).astype(float), rng.integers(0, 50, 80)),  # one statistic, 1-D
+        (np.zeros((0, 4)), np.zeros(0, dtype=int)),  # nothing in this slice
+    ]
+    for target_stats, clusters in cases:
+        recorder.record(target_stats, np.sum, clusters, 1, 1, "case")
+    records = recorder.flush()
+
+    for (target_stats, clusters), record in zip(cases, records, strict=True):
+        alone = recorder.sums(np.atleast_2d(target_stats.T).T, clusters)
+        np.testing.assert_allclose(record.boot.reshape(alone.shape), alone, rtol=1e-6)
+        assert record.boot.shape == (40, *target_stats.shape[1:])
+        np.testing.assert_array_equal(record.point, target_stats.sum(axis=0))
 
 
 def test_it_adds_the_records_of_chunks_into_the_record_of_the_whole():
