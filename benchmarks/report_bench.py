@@ -77,6 +77,9 @@ def django_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CELERY_BROKER_URL", None)  # eager: time the computation, not the queue
     env |= {"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "judgeapp.settings"}
+    # As deployed: with DEBUG on, Django keeps every query's SQL, chunk sums included, and a
+    # worker's memory grows with each chunk it stores.
+    env |= {"DEBUG": "0", "SECRET_KEY": "report-benchmark-only", "ALLOWED_HOSTS": "localhost"}
     return env
 
 

@@ -103,7 +103,7 @@ class ChunkSums:
         header, arrays = [], {}
         for i, (key, rec) in enumerate(self.records.items()):
             header.append([asdict(key), rec.n_items, rec.n_pairs, rec.name, _metric_spec(rec)])
-            arrays[f"p{i}"], arrays[f"b{i}"] = rec.point, rec.boot
+            arrays[f"p{i}"], arrays[f"b{i}"] = rec.point, _compact(rec.boot)
         out = io.BytesIO()
         slice_items = [[*key, n] for key, n in self.slice_items.items()]
         meta = json.dumps({"n_items": self.n_items, "records": header, "slices": slice_items,
@@ -117,7 +117,12 @@ class ChunkSums:
             meta = json.loads(str(arrays["header"]))
             records = {
                 SumsKey(**key): SumsRecord(
-                    arrays[f"p{i}"], arrays[f"b{i}"], _metric(spec), n_items, n_pairs, name
+                    arrays[f"p{i}"],
+                    arrays[f"b{i}"].astype(np.float64),
+                    _metric(spec),
+                    n_items,
+                    n_pairs,
+                    name,
                 )
                 for i, (key, n_items, n_pairs, name, spec) in enumerate(meta["records"])
             }
@@ -135,6 +140,13 @@ class ChunkSums:
             self.slice_items[key] = self.slice_items.get(key, 0) + n
         self.judged |= other.judged
         return self
+
+
+def _compact(boot: np.ndarray) -> np.ndarray:
+    """Resample sums as float32 when that loses nothing: a chunk's come out of a float32
+    product (SumsRecorder.flush), so they always do, and the stored chunk is half the size."""
+    narrow = boot.astype(np.float32)
+    return narrow if np.array_equal(narrow, boot) else boot
 
 
 def _metric_spec(record: SumsRecord) -> dict:
