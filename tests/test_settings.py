@@ -67,3 +67,24 @@ def test_redis_redelivers_no_task_while_it_may_still_run():
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert timeout > judge_chunk_task.time_limit > settings.CELERY_TASK_TIME_LIMIT
     assert judge_chunk_task.time_limit == settings.JUDGE_CHUNK_SOFT_TIME_LIMIT + 60
+
+
+def _blas_threads(**env: str) -> str:
+    """OpenBLAS's thread count, asked of the library numpy loaded, in a fresh process that
+    imports judgeapp first (as the worker, the web server and manage.py do)."""
+    code = (
+        "import judgeapp, ctypes, glob, os, numpy\n"
+        "libs = os.path.join(os.path.dirname(numpy.__file__), os.pardir, 'numpy.libs')\n"
+        "(path,) = glob.glob(os.path.join(libs, '*openblas*'))\n"
+        "print(ctypes.CDLL(path).scipy_openblas_get_num_threads64_())\n"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base | env,
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    return out.stdout.strip()
+
+
+def test_numpy_runs_one_blas_thread_per_process_unless_told_otherwise():
+    # Two report chunks on two cores each spawned a BLAS thread per core and slowed each other.
+    assert _blas_threads() == "1"
+    assert _blas_threads(OPENBLAS_NUM_THREADS="2") == "2"
