@@ -47,10 +47,11 @@ class JudgementArrays:
 
 
 def project_index_load(
-    *, project: Project, item_range: tuple[int, int] | None = None
+    *, project: Project, item_range: tuple[int, int] | None = None, using: str = "default"
 ) -> ProjectIndex:
-    """The project's items (those with low <= pk < high for an `item_range`) and raters."""
-    items = annotations_selectors.item_index(project=project, item_range=item_range)
+    """The project's items (those with low <= pk < high for an `item_range`) and raters,
+    read from the database alias `using`."""
+    items = annotations_selectors.item_index(project=project, item_range=item_range, using=using)
     lengths = [(_or_nan(item.len_a), _or_nan(item.len_b)) for item in items]
     return ProjectIndex(
         item_pk=np.array([item.pk for item in items], dtype=np.int64),
@@ -58,7 +59,7 @@ def project_index_load(
         item_ref=[item.external_id for item in items],
         item_n_steps=np.array([item.n_steps for item in items], dtype=np.int64),
         item_lengths=np.array(lengths, dtype=np.float64).reshape(-1, 2),
-        raters=annotations_selectors.rater_index(project=project),
+        raters=annotations_selectors.rater_index(project=project, using=using),
     )
 
 
@@ -67,10 +68,14 @@ def _or_nan(length: int | None) -> float:
 
 
 def judgement_arrays(
-    *, criterion: Criterion, index: ProjectIndex, item_range: tuple[int, int] | None = None
+    *,
+    criterion: Criterion,
+    index: ProjectIndex,
+    item_range: tuple[int, int] | None = None,
+    using: str = "default",
 ) -> JudgementArrays:
     columns = annotations_selectors.judgement_codes(
-        criterion_id=criterion.pk, item_range=item_range
+        criterion_id=criterion.pk, item_range=item_range, using=using
     )
     return _arrays(columns, index)
 
@@ -107,12 +112,15 @@ def criterion_data_load(*, criterion: Criterion, index: ProjectIndex) -> Criteri
 
 
 def criterion_chunk_load(
-    *, criterion: Criterion, index: ProjectIndex, item_range: tuple[int, int]
+    *, criterion: Criterion, index: ProjectIndex, item_range: tuple[int, int], using: str
 ) -> CriterionData:
     """The judgements on the items of one key range (`index` loaded for the same range), for
-    a streamed report. Each group has a column for every rater of the project in it, judged
-    here or not, so that every chunk's matrices (and sums) have the same shape."""
-    judgements = judgement_arrays(criterion=criterion, index=index, item_range=item_range)
+    a streamed report, read from the database alias `using`. Each group has a column for
+    every rater of the project in it, judged here or not, so that every chunk's matrices (and
+    sums) have the same shape."""
+    judgements = judgement_arrays(
+        criterion=criterion, index=index, item_range=item_range, using=using
+    )
     return criterion_data_build(criterion, judgements, index, [], every_rater=True)
 
 

@@ -117,10 +117,15 @@ def _chunk_compute(chunk: ReportChunk) -> ChunkSums:
     run = chunk.run
     config = RunConfig.from_input(run.config)
     item_range = (chunk.item_low, chunk.item_high)
-    index = project_index_load(project=run.project, item_range=item_range)
+    # A chunk only reads: from the replica where one is configured (the run's rows, the
+    # criteria and the sums stay on the primary).
+    using = settings.REPORT_READ_DATABASE
+    index = project_index_load(project=run.project, item_range=item_range, using=using)
     total = ChunkSums()
     for criterion in _criteria(run, config):
-        data = criterion_chunk_load(criterion=criterion, index=index, item_range=item_range)
+        data = criterion_chunk_load(
+            criterion=criterion, index=index, item_range=item_range, using=using
+        )
         ref = _reference(run, config)
         part = chunk_sums(
             data, item_keys=index.item_pk, slice_keys=config.slice_keys, reference=ref,

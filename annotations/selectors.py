@@ -152,15 +152,16 @@ class RaterRecord(NamedTuple):
 
 
 def judgement_codes(
-    *, criterion_id: int, item_range: tuple[int, int] | None = None
+    *, criterion_id: int, item_range: tuple[int, int] | None = None, using: str = "default"
 ) -> JudgementColumns:
     """Every judgement on a criterion: item id, step index, rater id and code, as columns;
-    with `item_range` (low, high), only those on items with low <= pk < high.
+    with `item_range` (low, high), only those on items with low <= pk < high; read from the
+    database alias `using` (a report chunk reads a replica where one is configured).
 
     The analysis app reads judgements only through this: one query, no model instances, and
     columns (not a million small records) because it turns each into an array.
     """
-    judgements = Judgement.objects.filter(criterion_id=criterion_id)
+    judgements = Judgement.objects.using(using).filter(criterion_id=criterion_id)
     if item_range is not None:
         judgements = judgements.filter(item_id__gte=item_range[0], item_id__lt=item_range[1])
     rows = list(judgements.values_list("item_id", "step__index", "rater_id", "code"))
@@ -186,10 +187,12 @@ def judgement_meta_flags(*, criterion_id: int, key: str) -> list[JudgementFlag]:
     return list(map(JudgementFlag._make, rows))
 
 
-def item_index(*, project: Project, item_range: tuple[int, int] | None = None) -> list[ItemRecord]:
+def item_index(
+    *, project: Project, item_range: tuple[int, int] | None = None, using: str = "default"
+) -> list[ItemRecord]:
     """Every item of a project (with `item_range` (low, high): low <= pk < high), in
-    primary-key order."""
-    items = Item.objects.filter(project=project)
+    primary-key order, read from the database alias `using`."""
+    items = Item.objects.using(using).filter(project_id=project.pk)
     if item_range is not None:
         items = items.filter(pk__gte=item_range[0], pk__lt=item_range[1])
     rows = (
@@ -228,7 +231,11 @@ def item_metas(*, project: Project, limit: int) -> list[dict]:
     )
 
 
-def rater_index(*, project: Project) -> dict[int, RaterRecord]:
-    """Rater id -> (name, kind, group) of every rater in a project."""
-    rows = Rater.objects.filter(project=project).values_list("pk", "name", "kind", "group")
+def rater_index(*, project: Project, using: str = "default") -> dict[int, RaterRecord]:
+    """Rater id -> (name, kind, group) of every rater in a project (from the alias `using`)."""
+    rows = (
+        Rater.objects.using(using)
+        .filter(project_id=project.pk)
+        .values_list("pk", "name", "kind", "group")
+    )
     return {pk: RaterRecord(name, kind, group) for pk, name, kind, group in rows}

@@ -137,6 +137,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "DATABASE_SERVER_SIDE_CURSORS", True
     )
 
+# A read replica for report chunks (DATABASE_REPLICA_URL): a streamed report's chunks only read
+# (items, raters, judgements of one item range), so they read there and leave the primary to
+# annotators and imports. Everything else, the run's rows and the chunks' sums included, stays
+# on the primary. Tests mirror it onto the default database.
+REPORT_READ_DATABASE = "default"
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL", ""), conn_max_age=env_int("CONN_MAX_AGE", 60)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    REPORT_READ_DATABASE = "replica"
+
 # The annotator queue's next and submit as hand-written PostgreSQL statements (queue_sql);
 # off, PostgreSQL runs the ORM engine that SQLite always runs. Same rules either way.
 ANNOTATE_SQL_QUEUE = env_bool("ANNOTATE_SQL_QUEUE", True)
