@@ -11,9 +11,11 @@ Which statistics stream (`STREAMED_METRICS`): percent agreement (with and withou
 Fleiss' kappa, Gwet's AC1, Krippendorff's alpha on categories (from the coincidence matrix),
 Cohen's kappa (unweighted, linear, quadratic: from the contingency table of consensus labels),
 the missed- and false-error rates, the earliest-error accuracies and ProcessBench F1 (tallies
-per solution), and the gap to the human ceiling with its shortfall row (leave-one-out
+per solution), the gap to the human ceiling with its shortfall row (leave-one-out
 agreement sums per expert, finished by `stats.gap_from_sums` as in the in-process report: the
-same p-value rule, verdict and Benjamini-Hochberg adjustment). Their point estimates are the
+same p-value rule, verdict and Benjamini-Hochberg adjustment), the judge-vs-judge accuracy
+difference with McNemar's exact test (`stats.comparison_from_sums`) and the soft-label
+agreement and log-loss. Their point estimates are the
 metric of the summed per-target statistics, as in `engine.report`; where those statistics are
 whole numbers (agreeing pairs, contingency cells, solution tallies, every statistic on two or
 three raters per target) the sums are exact in any order and the estimates are identical to
@@ -22,9 +24,12 @@ alpha with four or more), the sums can differ in the last bit with the order of 
 (relative 1e-15). Alpha is the coincidence-matrix formula, which the tests check against the
 `krippendorff` package.
 
-Not streamed yet (a streamed run leaves their rows out; the in-process run has them): rank
-correlations (Spearman and Kendall are not sums of per-target terms; Pearson is, but shares
-the code), verdict, bias and score-judge statistics, disagreement rows and chart data.
+Soft-label agreement sums its per-target shares per denominator, so it is exact too; the
+log-loss sums logarithms, exact to ~1e-15 relative. Not streamed yet (a streamed run leaves
+their rows out; the in-process run has them): rank correlations (Spearman and Kendall are not
+sums of per-target terms; Pearson is, but shares the code), the alternative annotator test
+(per held-out rater t-tests: additive per rater, not written yet), position and length bias,
+score-judge statistics, disagreement rows and chart data.
 """
 
 import importlib
@@ -48,6 +53,13 @@ from analysis.engine.slice_stats import (
     within_groups,
 )
 from analysis.engine.slicing import slices
+from analysis.engine.verdicts import (
+    JUDGE_PAIR_METRICS,
+    SOFT_LABEL_METRICS,
+    judge_comparisons,
+    judge_pair_stats,
+    models_of,
+)
 from analysis.schema import ResultRow
 from analysis.stats.bootstrap import SumsRecord, SumsRecorder, estimate_from_record
 from analysis.stats.streaming import POISSON_LABEL, poisson_weights
@@ -66,11 +78,17 @@ STREAMED_METRICS = frozenset(
         "false_error_rate",
         *EARLIEST_ERROR_METRICS,
         "gap",
+        *JUDGE_PAIR_METRICS,
+        *SOFT_LABEL_METRICS,
     }
 )
 # Record keys of the gap to the human ceiling (one per judge group): finished by
 # `stats.gap_from_sums` with a ceiling, as `gap_without_ceiling` of the agreement without.
 GAP, GAP_NO_CEILING = "gap", "gap:no ceiling"
+# Record key of a pair of judges (group_a, group_b), "judge pair:<reference group>": finished
+# by `stats.comparison_from_sums` into the accuracy difference and McNemar's test, as
+# `verdicts.judge_pairs` gives them.
+JUDGE_PAIR = "judge pair"
 
 
 @dataclass(frozen=True, order=True)
@@ -210,20 +228,42 @@ def chunk_sums(
             out.records[key] = rec
         if reference is None or reference not in arrays.groups:
             continue
-        # The gaps on a recorder of their own: each records once, whichever way it is measured.
-        gap_recorder = SumsRecorder(labels, weights)
-        gap_boot = Bootstrap(arrays.target_item, n_boot, gap_recorder)
-        found_gaps = list(gaps(arrays, gap_boot, reference))
-        for gap, rec in zip(found_gaps, gap_recorder.flush(), strict=True):
-            metric = GAP if gap.with_ceiling else GAP_NO_CEILING
-            key = SumsKey(data.name, slice_name, slice_value, reference, gap.judge, metric)
-            out.records[key] = rec
+        # Gaps and judge pairs on recorders of their own: each records once and yields what
+        # the merge finishes (a gap whichever way it is measured; a pair's two rows).
+        own = SumsRecorder(labels, weights)
+        own_boot = Bootstrap(arrays.target_item, n_boot, own)
+        found_gaps = [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
+                      for g in gaps(arrays, own_boot, reference)]  # fmt: skip
+        if arrays.categorical:
+            pairs = judge_comparisons(arrays, own_boot, reference)
+            found_gaps += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
+            found_gaps += list(soft_label_stats(arrays, own_boot, reference))
+        for (a, b, metric), rec in zip(found_gaps, own.flush(), strict=True):
+            out.records[SumsKey(data.name, slice_name, slice_value, a, b, metric)] = rec
     return out
 
 
 def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Iterator[Stat]:
     yield from within_groups(arrays, boot, unpaired=True)
     yield from between_groups(arrays, boot, reference)
+
+
+def soft_label_stats(
+    arrays: SliceArrays, boot: Bootstrap, reference: str
+) -> Iterator[tuple[str, str, str]]:
+    """`verdicts.soft_labels` for a chunk: every statistic records, with or without targets
+    here (the in-process report leaves out a judge with none in the slice: so does the merge,
+    from the summed count)."""
+    ref_codes = arrays.groups[reference].codes
+    if ref_codes.shape[1] < 2:
+        return
+    kw = {"n_categories": arrays.n_categories, "min_reference": 2, **boot.kwargs()}
+    for model in models_of(arrays, reference):
+        stats.soft_agreement(model.codes, ref_codes, **kw)
+        yield reference, model.name, SOFT_LABEL_METRICS[0]
+        if model.codes.shape[1] >= 2:
+            stats.soft_log_loss(model.codes, ref_codes, **kw)
+            yield reference, model.name, SOFT_LABEL_METRICS[1]
 
 
 def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[Stat, SumsRecord]]:
@@ -264,6 +304,16 @@ def merged_report(
             if gap.with_ceiling:
                 report.rows.append(slice_key.row(Stat(key.group_a, gap.judge, GAP, gap.gap)))
             continue
+        if key.metric.startswith(f"{JUDGE_PAIR}:"):
+            if record.n_items:
+                ref = key.metric.removeprefix(f"{JUDGE_PAIR}:")
+                est = estimate_from_record(record, confidence=confidence, interval_label=label)
+                result = stats.comparison_from_sums(record.point, est)
+                pair = judge_pair_stats(key.group_a, key.group_b, ref, result, label)
+                report.rows += [slice_key.row(stat) for stat in pair]
+            continue
+        if key.metric in SOFT_LABEL_METRICS and record.n_items == 0:
+            continue  # as verdicts.soft_labels: no judge row without a target
         if key.group_a == key.group_b and record.n_items == 0:
             continue  # no target judged twice in any chunk: the in-process report has no row
         est = estimate_from_record(record, confidence=confidence, interval_label=label)

@@ -41,7 +41,8 @@ def verdict_stats(
     yield from soft_labels(arrays, boot, ref)
 
 
-def _models(arrays: SliceArrays, ref: str | None = None) -> list[Group]:
+def models_of(arrays: SliceArrays, ref: str | None = None) -> list[Group]:
+    """The model groups of a slice (but `ref`), by name."""
     return [g for name, g in sorted(arrays.groups.items()) if g.kind == "model" and name != ref]
 
 
@@ -58,7 +59,7 @@ def alt_tests(arrays: SliceArrays, config: RunConfig) -> Iterator[Stat]:
         if human.codes.shape[1] < ALT_TEST_MIN_RATERS:
             continue
         epsilon = config.epsilon_for(human.name)
-        for model in _models(arrays):
+        for model in models_of(arrays):
             judge = _judge_labels(model.codes, scoring, arrays.n_categories)
             result = stats.alt_test(
                 judge, human.codes, scoring=scoring, epsilon=epsilon, q=ALT_TEST_Q
@@ -110,31 +111,44 @@ def _alt_test_estimates(result: stats.AltTestResult) -> tuple[Estimate, Estimate
 def judge_pairs(arrays: SliceArrays, boot: Bootstrap, ref: str) -> Iterator[Stat]:
     """Each pair of model groups (by name): the difference in accuracy against the
     reference consensus on the targets where both judges and the reference have one."""
+    interval = bootstrap_label(boot.n_boot, 0.95) if boot.n_boot else "no interval"
+    for a, b, result in judge_comparisons(arrays, boot, ref):
+        if result.n_items:
+            yield from judge_pair_stats(a, b, ref, result, interval)
+
+
+def judge_comparisons(
+    arrays: SliceArrays, boot: Bootstrap, ref: str
+) -> Iterator[tuple[str, str, stats.JudgeComparison]]:
+    """Each pair of model groups with its comparison (a streamed chunk records its sums)."""
     k = arrays.n_categories
     reference = stats.consensus(arrays.groups[ref].codes, n_categories=k)
-    for a, b in combinations(_models(arrays, ref), 2):
+    for a, b in combinations(models_of(arrays, ref), 2):
         result = stats.judge_accuracy_difference(
             stats.consensus(a.codes, n_categories=k),
             stats.consensus(b.codes, n_categories=k),
             reference,
             **boot.kwargs(),
         )
-        if result.n_items == 0:
-            continue
-        interval = bootstrap_label(boot.n_boot, 0.95) if boot.n_boot else "no interval"
-        diff = result.difference
-        method = (
-            f"accuracy A - B against the {ref} consensus ({result.accuracy_a:.3f} vs "
-            f"{result.accuracy_b:.3f}); paired {interval}"
-        )
-        yield Stat(a.name, b.name, JUDGE_PAIR_METRICS[0], _with_method(diff, method))
-        mcnemar = (
-            f"McNemar's exact test (two-sided binomial) against the {ref} consensus: "
-            f"{result.only_a} targets only A right, {result.only_b} only B right; no interval"
-        )
-        n_discordant = result.only_a + result.only_b
-        p = Estimate(result.mcnemar_p, _NAN, _NAN, _NAN, result.n_items, n_discordant, "")
-        yield Stat(a.name, b.name, JUDGE_PAIR_METRICS[1], _with_method(p, mcnemar))
+        yield a.name, b.name, result
+
+
+def judge_pair_stats(
+    a: str, b: str, ref: str, result: stats.JudgeComparison, interval: str
+) -> Iterator[Stat]:
+    """The two rows of a judge pair: the accuracy difference and McNemar's p-value."""
+    method = (
+        f"accuracy A - B against the {ref} consensus ({result.accuracy_a:.3f} vs "
+        f"{result.accuracy_b:.3f}); paired {interval}"
+    )
+    yield Stat(a, b, JUDGE_PAIR_METRICS[0], _with_method(result.difference, method))
+    mcnemar = (
+        f"McNemar's exact test (two-sided binomial) against the {ref} consensus: "
+        f"{result.only_a} targets only A right, {result.only_b} only B right; no interval"
+    )
+    n_discordant = result.only_a + result.only_b
+    p = Estimate(result.mcnemar_p, _NAN, _NAN, _NAN, result.n_items, n_discordant, "")
+    yield Stat(a, b, JUDGE_PAIR_METRICS[1], _with_method(p, mcnemar))
 
 
 def soft_labels(arrays: SliceArrays, boot: Bootstrap, ref: str) -> Iterator[Stat]:
@@ -145,7 +159,7 @@ def soft_labels(arrays: SliceArrays, boot: Bootstrap, ref: str) -> Iterator[Stat
     if reference.shape[1] < 2:
         return
     kw = {"n_categories": arrays.n_categories, "min_reference": 2, **boot.kwargs()}
-    for model in _models(arrays, ref):
+    for model in models_of(arrays, ref):
         est = stats.soft_agreement(model.codes, reference, **kw)
         if est.n_items == 0:
             continue

@@ -37,7 +37,11 @@ from analysis.stats.calibration import (
 from analysis.stats.correlation import correlation
 from analysis.stats.earliest_error import earliest_error_agreement, first_error
 from analysis.stats.gap import gap_from_sums, gap_without_ceiling, human_ceiling_gap
-from analysis.stats.judge_vs_judge import JudgeComparison, judge_accuracy_difference
+from analysis.stats.judge_vs_judge import (
+    JudgeComparison,
+    comparison_from_sums,
+    judge_accuracy_difference,
+)
 from analysis.stats.kappa import cohen_kappa
 from analysis.stats.missed_errors import false_error_rate, missed_error_rate
 from analysis.stats.multiple import benjamini_hochberg
@@ -72,6 +76,7 @@ __all__ = [
     "false_error_rate",
     "first_error",
     "fleiss_kappa",
+    "comparison_from_sums",
     "gap_from_sums",
     "gap_without_ceiling",
     "gwet_ac1",

@@ -92,7 +92,10 @@ def judge_accuracy_difference(
     right_a = (a[shared] == ref[shared]).astype(np.float64)
     right_b = (b[shared] == ref[shared]).astype(np.float64)
     n = int(shared.sum())
-    stats = np.column_stack([right_a, right_b, np.ones(n)])
+    # Columns: A right, B right, targets, then the discordant and concordant-right counts
+    # McNemar's test needs (the difference's metric reads the first three).
+    only_a, only_b = right_a * (1 - right_b), right_b * (1 - right_a)
+    stats = np.column_stack([right_a, right_b, np.ones(n), only_a, only_b, right_a * right_b])
     estimate = estimate_from_stats(
         stats,
         _difference,
@@ -102,18 +105,25 @@ def judge_accuracy_difference(
         confidence=confidence,
         n_items=n,
         n_pairs=n,
-        name="accuracy difference A - B vs the reference; paired",
+        name=DIFFERENCE_NAME,
     )
-    only_a = int(((right_a == 1) & (right_b == 0)).sum())
-    only_b = int(((right_a == 0) & (right_b == 1)).sum())
-    both = int(((right_a == 1) & (right_b == 1)).sum())
+    return comparison_from_sums(stats.sum(axis=0), estimate)
+
+
+DIFFERENCE_NAME = "accuracy difference A - B vs the reference; paired"
+
+
+def comparison_from_sums(totals: np.ndarray, difference: Estimate) -> JudgeComparison:
+    """The comparison from the summed per-target columns and the difference's estimate:
+    :func:`judge_accuracy_difference` and the merge of a streamed report both finish here."""
+    right_a, right_b, n, only_a, only_b, both = (int(round(v)) for v in totals)
     table = [[both, only_a], [only_b, n - both - only_a - only_b]]
     p = float(mcnemar(table, exact=True).pvalue) if n else float("nan")
     nan = float("nan")
     return JudgeComparison(
-        difference=estimate,
-        accuracy_a=float(right_a.mean()) if n else nan,
-        accuracy_b=float(right_b.mean()) if n else nan,
+        difference=difference,
+        accuracy_a=right_a / n if n else nan,
+        accuracy_b=right_b / n if n else nan,
         only_a=only_a,
         only_b=only_b,
         mcnemar_p=p,

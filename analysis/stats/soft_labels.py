@@ -7,6 +7,8 @@ quantities over targets, each target weighing the same.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import numpy.typing as npt
 
@@ -90,20 +92,49 @@ def soft_agreement(
     c_judge, c_ref, keep, _ = _distributions(
         judge_codes, reference_codes, n_categories, min_reference
     )
-    p_judge = c_judge / c_judge.sum(axis=1, keepdims=True)
-    p_ref = c_ref / c_ref.sum(axis=1, keepdims=True)
-    per_target = (p_judge * p_ref).sum(axis=1)
-    return _target_mean(
-        per_target,
-        keep,
-        int((c_judge.sum(axis=1) * c_ref.sum(axis=1)).sum()),
+    name = (
         f"mean over targets of the share of reference labels equal to the judge's "
-        f"(targets with >= {min_reference} reference labels)",
-        clusters,
-        n_boot,
-        rng,
-        confidence,
+        f"(targets with >= {min_reference} reference labels)"
     )
+    n_pairs = int((c_judge.sum(axis=1) * c_ref.sum(axis=1)).sum())
+    # A target's share is (agreeing label pairs) / (label pairs), two whole numbers. Summed
+    # per denominator and divided once at the end (in a fixed order), the mean is the same
+    # float however the targets are split and added (a streamed report's chunks); the
+    # denominators are at most (judge columns) x (reference columns).
+    width = np.asarray(judge_codes).shape[1] * np.asarray(reference_codes).shape[1]
+    if width > _MAX_DENOMINATORS:
+        p_judge = c_judge / c_judge.sum(axis=1, keepdims=True)
+        p_ref = c_ref / c_ref.sum(axis=1, keepdims=True)
+        per_target = (p_judge * p_ref).sum(axis=1)
+        return _target_mean(per_target, keep, n_pairs, name, clusters, n_boot, rng, confidence)
+    agreeing = (c_judge * c_ref).sum(axis=1)
+    pairs = (c_judge.sum(axis=1) * c_ref.sum(axis=1)).astype(np.int64)
+    stats = np.zeros((agreeing.shape[0], width + 1))
+    stats[np.arange(agreeing.shape[0]), pairs - 1] = agreeing
+    stats[:, width] = 1.0
+    return estimate_from_stats(
+        stats,
+        partial(_grouped_mean, width=width),
+        clusters=None if clusters is None else subset_clusters(clusters, keep),
+        n_boot=n_boot,
+        rng=rng,
+        confidence=confidence,
+        n_items=int(keep.sum()),
+        n_pairs=n_pairs,
+        name=name,
+    )
+
+
+_MAX_DENOMINATORS = 256
+
+
+def _grouped_mean(sums: np.ndarray, width: int) -> np.ndarray:
+    """Mean of per-target fractions from numerators summed per denominator 1..width (column
+    d-1) and the count of targets (column ``width``); added in the order of d."""
+    total = np.zeros(sums.shape[:-1])
+    for d in range(1, width + 1):
+        total = total + sums[..., d - 1] / d
+    return total / sums[..., width]
 
 
 def soft_log_loss(
