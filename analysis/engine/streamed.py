@@ -220,25 +220,25 @@ def chunk_sums(
         arrays = SliceArrays.cut(data, mask)
         out.slice_items[(data.name, slice_name, slice_value)] = arrays.n_items
         recorder = SumsRecorder(labels, weights)
-        boot = Bootstrap(arrays.target_item, n_boot, recorder)
-        found = list(_stats(arrays, boot, reference))
-        for stat, rec in _paired(found, recorder.flush()):
+        found = list(_stats(arrays, Bootstrap(arrays.target_item, n_boot, recorder), reference))
+        # Gaps, judge pairs and soft labels on a recorder of their own: each records once and
+        # the merge finishes it (a gap whichever way it is measured; a pair's two rows).
+        own = SumsRecorder(labels, weights)
+        finished: list[tuple[str, str, str]] = []
+        if reference is not None and reference in arrays.groups:
+            own_boot = Bootstrap(arrays.target_item, n_boot, own)
+            finished += [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
+                         for g in gaps(arrays, own_boot, reference)]  # fmt: skip
+            if arrays.categorical:
+                pairs = judge_comparisons(arrays, own_boot, reference)
+                finished += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
+                finished += list(soft_label_stats(arrays, own_boot, reference))
+        # One product of the weights with every statistic of the slice, both recorders'.
+        for stat, rec in _paired(found, recorder.flush(own)):
             key = SumsKey(data.name, slice_name, slice_value, stat.group_a, stat.group_b,
                           stat.metric)  # fmt: skip
             out.records[key] = rec
-        if reference is None or reference not in arrays.groups:
-            continue
-        # Gaps and judge pairs on recorders of their own: each records once and yields what
-        # the merge finishes (a gap whichever way it is measured; a pair's two rows).
-        own = SumsRecorder(labels, weights)
-        own_boot = Bootstrap(arrays.target_item, n_boot, own)
-        found_gaps = [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
-                      for g in gaps(arrays, own_boot, reference)]  # fmt: skip
-        if arrays.categorical:
-            pairs = judge_comparisons(arrays, own_boot, reference)
-            found_gaps += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
-            found_gaps += list(soft_label_stats(arrays, own_boot, reference))
-        for (a, b, metric), rec in zip(found_gaps, own.flush(), strict=True):
+        for (a, b, metric), rec in zip(finished, own.records, strict=True):
             out.records[SumsKey(data.name, slice_name, slice_value, a, b, metric)] = rec
     return out
 

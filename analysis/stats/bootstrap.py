@@ -180,15 +180,20 @@ class SumsRecorder(Resampler):
         self.records.append(rec)
         return rec
 
-    def flush(self) -> list[SumsRecord]:
-        """Fill in the resample sums of every record made since the last flush; the records."""
-        if not self._pending:
+    def flush(self, *others: SumsRecorder) -> list[SumsRecord]:
+        """Fill in the resample sums of every record made since the last flush, here and in
+        `others` (recorders over the same weights: one product for all); this one's records."""
+        recorders = [self, *others]
+        if any(r.counts is not self.counts for r in others):
+            raise ValueError("recorders flushed together must share their resample weights")
+        pending = [(r, *entry) for r in recorders for entry in r._pending]
+        if not pending:
             return self.records
-        widths = [stats.shape[1] for _, _, stats in self._pending]
+        widths = [stats.shape[1] for _, _, _, stats in pending]
         starts = np.concatenate([[0], np.cumsum(widths)])
-        used = np.unique(np.concatenate([cols for _, cols, _ in self._pending]))
+        used = np.unique(np.concatenate([cols for _, _, cols, _ in pending]))
         per_cluster = np.zeros((used.shape[0], int(starts[-1])), dtype=np.float32)
-        for (_, cols, stats), start, width in zip(self._pending, starts, widths, strict=False):
+        for (_, _, cols, stats), start, width in zip(pending, starts, widths, strict=False):
             rows = np.searchsorted(used, cols)
             per_cluster[:, start : start + width] = sum_by_cluster(stats, rows, used.shape[0])
         # Few clusters: gather their columns; most of them: the whole matrix, as in sums().
@@ -198,11 +203,12 @@ class SumsRecorder(Resampler):
             full = np.zeros((self.labels.shape[0], per_cluster.shape[1]), dtype=np.float32)
             full[used] = per_cluster
             boot = self.counts @ full
-        for (index, _, _), start, width in zip(self._pending, starts, widths, strict=False):
-            rec = self.records[index]
+        for (owner, index, _, _), start, width in zip(pending, starts, widths, strict=False):
+            rec = owner.records[index]
             part = boot[:, start : start + width].astype(np.float64)
-            self.records[index] = replace(rec, boot=part.reshape(-1, *rec.point.shape))
-        self._pending.clear()
+            owner.records[index] = replace(rec, boot=part.reshape(-1, *rec.point.shape))
+        for r in recorders:
+            r._pending.clear()
         return self.records
 
 

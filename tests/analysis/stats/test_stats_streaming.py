@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from analysis import stats
 from analysis.stats.bootstrap import SumsRecorder, estimate_from_record
-from analysis.stats.streaming import poisson_weights
+from analysis.stats.streaming import _poisson_one, poisson_weights
 
 
 def test_it_gives_an_item_the_same_weights_whatever_it_is_drawn_with():
@@ -29,6 +30,20 @@ def test_it_draws_poisson_one_weights():
     assert w.mean() == pytest.approx(1.0, abs=0.01)
     assert w.var() == pytest.approx(1.0, abs=0.02)
     assert (w == np.round(w)).all() and w.min() == 0
+    # The whole distribution, not its first two moments: a chi-square test against Poisson(1)
+    # on 2M draws (values >= 6 pooled).
+    values = np.minimum(w.ravel().astype(int), 6)
+    observed = np.bincount(values, minlength=7)
+    expected = scipy.stats.poisson.pmf(np.arange(6), 1.0)
+    expected = np.append(expected, 1 - expected.sum()) * values.size
+    assert scipy.stats.chisquare(observed, expected).pvalue > 1e-4
+
+
+def test_it_inverts_the_rare_uniform_past_the_short_table():
+    cdf = scipy.stats.poisson.cdf(np.arange(16), 1.0)
+    e = np.exp(-1.0)  # P(X = 0): a uniform at or below it is 0, just above it 1
+    uniform = np.array([0.0, e, np.nextafter(e, 1), cdf[11] + 1e-13, cdf[12] + 1e-14])
+    assert _poisson_one(uniform).tolist() == [0, 0, 1, 12, 13]
 
 
 @pytest.mark.parametrize(
