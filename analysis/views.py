@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from analysis import selectors, services
 from analysis.document import DOCUMENT_NAME
+from analysis.engine.streamed import NOT_STREAMED
 from analysis.exports import DOWNLOADS, JSON_FILES, report_chunks
 from analysis.forms import RunForm
 from analysis.models import AgreementRun
@@ -63,6 +64,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "files": DOWNLOADS,
         "has_document": done and selectors.run_has_document(run=run),
         "members": annotations_selectors.group_members(project=run.project) if done else {},
+        "not_streamed": NOT_STREAMED if run.config.get("chunk_items") else (),
     }
     return render(request, "analysis/run_detail.html", context)
 

@@ -82,6 +82,15 @@ STREAMED_METRICS = frozenset(
         *SOFT_LABEL_METRICS,
     }
 )
+# What a streamed run leaves out, as the run page tells a lead (the README says why).
+NOT_STREAMED = (
+    "correlations (Spearman, Kendall, Pearson)",
+    "the alternative annotator test",
+    "position and length bias",
+    "score-judge (reward model) statistics",
+    "the list of disagreements",
+    "the charts",
+)
 # Record keys of the gap to the human ceiling (one per judge group): finished by
 # `stats.gap_from_sums` with a ceiling, as `gap_without_ceiling` of the agreement without.
 GAP, GAP_NO_CEILING = "gap", "gap:no ceiling"
@@ -372,6 +381,7 @@ def criterion_chunk(data: CriterionData, items: np.ndarray) -> CriterionData:
 
 
 __all__ = [
+    "NOT_STREAMED",
     "STREAMED_METRICS",
     "ChunkSums",
     "SumsKey",

@@ -4,6 +4,7 @@ The chunks are computed eagerly here; tests/analysis/test_streamed_worker.py run
 real workers."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -137,3 +138,16 @@ def test_it_starts_a_streamed_run_from_the_api(client, study, lead):
     assert started.status_code == 202
     run = AgreementRun.objects.get(pk=started.json()["id"])
     assert run.status == "done" and ReportChunk.objects.filter(run=run).count() == 3
+
+
+def test_the_run_page_says_what_a_chunked_run_leaves_out(study, lead, client):
+    streamed = _start(study, lead, STREAMED)
+    whole = _start(study, lead, RunConfig(slice_keys=("turn",), n_boot=20, seed=4))
+    client.force_login(lead)
+
+    page = client.get(reverse("analysis:run-detail", args=[streamed.pk])).content.decode()
+    plain = client.get(reverse("analysis:run-detail", args=[whole.pk])).content.decode()
+
+    assert 'id="streamed-note"' in page and "chunks of 17 items" in page
+    assert "correlations (Spearman, Kendall, Pearson)" in page and "Poisson(1)" in page
+    assert 'id="streamed-note"' not in plain and "Poisson" not in plain
