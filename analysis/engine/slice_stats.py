@@ -115,7 +115,7 @@ def between_groups(
         if arrays.categorical and arrays.error_codes and a == ref and kinds[b] == "model":
             yield from _missed_errors(arrays, a, b, boot)
         if arrays.scale in ORDERED_SCALES:
-            yield from _correlations(a, b, codes_a, codes_b, boot)
+            yield from _correlations(arrays, a, b, boot)
 
 
 def _between_categorical(
@@ -179,14 +179,39 @@ def _earliest_error(
         yield Stat(a, b, metric, getattr(result, metric))
 
 
-def _correlations(
-    a: str, b: str, codes_a: np.ndarray, codes_b: np.ndarray, boot: Bootstrap
-) -> Iterator[Stat]:
-    """Correlations of the two groups' mean score per target."""
+def _correlations(arrays: SliceArrays, a: str, b: str, boot: Bootstrap) -> Iterator[Stat]:
+    """Correlations of the two groups' mean score per target: from their joint table where
+    the means lie on a grid (ordinal codes, `stats.table_correlations`: sums a streamed report
+    adds up), else from the scores themselves (`stats.correlation`)."""
+    codes_a, codes_b = arrays.groups[a].codes, arrays.groups[b].codes
+    grids = _grids(arrays, codes_a, codes_b, boot)
+    if grids is not None:
+        found = stats.table_correlations(
+            codes_a, codes_b, grid_a=grids[0], grid_b=grids[1], **boot.kwargs()
+        )
+        for metric, method in CORRELATIONS:
+            yield Stat(a, b, metric, found[method])
+        return
+    if isinstance(boot.resampler, stats.SumsRecorder):
+        return  # a streamed chunk: these are not sums; the merge has no row for them
     mean_a, mean_b = _target_means(codes_a), _target_means(codes_b)
     for metric, method in CORRELATIONS:
         est = stats.correlation(mean_a, mean_b, method=method, **boot.kwargs())
         yield Stat(a, b, metric, est)
+
+
+def _grids(
+    arrays: SliceArrays, codes_a: np.ndarray, codes_b: np.ndarray, boot: Bootstrap
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The values each side's means can take, where both are small grids (ordinal codes);
+    None for interval scores, big tables, or analytic intervals (n_boot = 0: Fisher z)."""
+    if not arrays.categorical or boot.n_boot == 0:
+        return None
+    grid_a = stats.mean_grid(arrays.n_categories, codes_a.shape[1])
+    grid_b = stats.mean_grid(arrays.n_categories, codes_b.shape[1])
+    if grid_a is None or grid_b is None or len(grid_a) * len(grid_b) > stats.MAX_TABLE_CELLS:
+        return None
+    return grid_a, grid_b
 
 
 def _target_means(codes: np.ndarray) -> np.ndarray:

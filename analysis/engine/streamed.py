@@ -45,6 +45,7 @@ from analysis import stats
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
 from analysis.engine.report import Report, SliceKey, adjusted_shortfall
 from analysis.engine.slice_stats import (
+    CORRELATIONS,
     EARLIEST_ERROR_METRICS,
     GapStat,
     Stat,
@@ -80,11 +81,12 @@ STREAMED_METRICS = frozenset(
         "gap",
         *JUDGE_PAIR_METRICS,
         *SOFT_LABEL_METRICS,
+        *(metric for metric, _ in CORRELATIONS),  # on ordinal grids (stats.table_correlations)
     }
 )
 # What a streamed run leaves out, as the run page tells a lead (the README says why).
 NOT_STREAMED = (
-    "correlations (Spearman, Kendall, Pearson)",
+    "correlations on interval scales or on tables of more than 1,024 cells",
     "the alternative annotator test",
     "position and length bias",
     "score-judge (reward model) statistics",

@@ -26,7 +26,7 @@ from analysis.stats.agreement import consensus, percent_agreement
 from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_interval_values
 from analysis.stats.alt_test import AltTestResult, alt_test
 from analysis.stats.bias import longer_wins, position_consistency
-from analysis.stats.bootstrap import Resampler
+from analysis.stats.bootstrap import Resampler, SumsRecorder
 from analysis.stats.calibration import (
     Threshold,
     average_precision,
@@ -35,6 +35,8 @@ from analysis.stats.calibration import (
     threshold_choose,
 )
 from analysis.stats.correlation import correlation
+from analysis.stats.correlation_table import MAX_CELLS as MAX_TABLE_CELLS
+from analysis.stats.correlation_table import mean_grid, table_correlations
 from analysis.stats.earliest_error import earliest_error_agreement, first_error
 from analysis.stats.gap import gap_from_sums, gap_without_ceiling, human_ceiling_gap
 from analysis.stats.judge_vs_judge import (
@@ -66,6 +68,7 @@ __all__ = [
     "GapResult",
     "MultipleTestingResult",
     "Resampler",
+    "SumsRecorder",
     "Threshold",
     "average_precision",
     "benjamini_hochberg",
@@ -78,6 +81,9 @@ __all__ = [
     "fleiss_kappa",
     "comparison_from_sums",
     "gap_from_sums",
+    "mean_grid",
+    "table_correlations",
+    "MAX_TABLE_CELLS",
     "gap_without_ceiling",
     "gwet_ac1",
     "human_ceiling_gap",

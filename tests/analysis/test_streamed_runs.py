@@ -149,5 +149,5 @@ def test_the_run_page_says_what_a_chunked_run_leaves_out(study, lead, client):
     plain = client.get(reverse("analysis:run-detail", args=[whole.pk])).content.decode()
 
     assert 'id="streamed-note"' in page and "chunks of 17 items" in page
-    assert "correlations (Spearman, Kendall, Pearson)" in page and "Poisson(1)" in page
+    assert "correlations on interval scales" in page and "Poisson(1)" in page
     assert 'id="streamed-note"' not in plain and "Poisson" not in plain
