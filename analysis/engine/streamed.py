@@ -25,9 +25,11 @@ alpha with four or more), the sums can differ in the last bit with the order of 
 `krippendorff` package.
 
 Soft-label agreement sums its per-target shares per denominator, so it is exact too; the
-log-loss sums logarithms, exact to ~1e-15 relative. Not streamed yet (a streamed run leaves
-their rows out; the in-process run has them): rank correlations (Spearman and Kendall are not
-sums of per-target terms; Pearson is, but shares the code), the alternative annotator test
+log-loss sums logarithms, exact to ~1e-15 relative. Correlations (Pearson, Spearman, Kendall
+tau-b) stream where the per-target means lie on a grid (ordinal codes): their joint table is
+summed one-hot cells (`stats.table_correlations`), exact as well. Not streamed yet (a streamed
+run leaves their rows out; the in-process run has them; `NOT_STREAMED` tells the run page):
+correlations of interval scores or of tables over 1,024 cells, the alternative annotator test
 (per held-out rater t-tests: additive per rater, not written yet), position and length bias,
 score-judge statistics, disagreement rows and chart data.
 """
