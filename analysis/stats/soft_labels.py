@@ -7,6 +7,7 @@ quantities over targets, each target weighing the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -112,17 +113,8 @@ def soft_agreement(
     stats = np.zeros((agreeing.shape[0], width + 1))
     stats[np.arange(agreeing.shape[0]), pairs - 1] = agreeing
     stats[:, width] = 1.0
-    return estimate_from_stats(
-        stats,
-        partial(_grouped_mean, width=width),
-        clusters=None if clusters is None else subset_clusters(clusters, keep),
-        n_boot=n_boot,
-        rng=rng,
-        confidence=confidence,
-        n_items=int(keep.sum()),
-        n_pairs=n_pairs,
-        name=name,
-    )
+    metric = partial(_grouped_mean, width=width)
+    return _estimate(stats, metric, keep, n_pairs, name, clusters, n_boot, rng, confidence)
 
 
 _MAX_DENOMINATORS = 256
@@ -212,9 +204,24 @@ def _target_mean(
     confidence: float,
 ) -> Estimate:
     stats = np.column_stack([per_target, np.ones(per_target.shape[0])])
+    return _estimate(stats, _mean, keep, n_pairs, name, clusters, n_boot, rng, confidence)
+
+
+def _estimate(
+    stats: np.ndarray,
+    metric: Callable[[np.ndarray], np.ndarray],
+    keep: np.ndarray,
+    n_pairs: int,
+    name: str,
+    clusters: npt.ArrayLike | None,
+    n_boot: int,
+    rng: np.random.Generator | Resampler | None,
+    confidence: float,
+) -> Estimate:
+    """The estimate of a mean over the kept targets, `metric` of their summed `stats`."""
     return estimate_from_stats(
         stats,
-        _mean,
+        metric,
         clusters=None if clusters is None else subset_clusters(clusters, keep),
         n_boot=n_boot,
         rng=rng,
