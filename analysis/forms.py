@@ -46,6 +46,17 @@ class RunForm(forms.Form):
         max_length=500,
         help_text="Optional, e.g. crowd=0.1, annotators=0.15",
     )
+    chunk_items = forms.IntegerField(
+        label="Items per chunk",
+        required=False,
+        min_value=0,
+        initial=0,
+        help_text=(
+            "0: one worker computes everything. N > 0: the items are cut into chunks of N, "
+            "computed by all the workers at once and merged; for big projects (each worker "
+            "holds one chunk). A chunked run leaves out some statistics: its page lists them."
+        ),
+    )
 
     def __init__(
         self,
@@ -86,6 +97,7 @@ class RunForm(forms.Form):
                 | {
                     "slice_keys": data["slice_keys"].split(","),
                     "group_epsilons": [x for x in data["group_epsilons"].split(",") if x.strip()],
+                    "chunk_items": data.get("chunk_items") or 0,
                 }
             )
         except RunConfigError as exc:

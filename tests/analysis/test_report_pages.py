@@ -152,6 +152,24 @@ def test_it_takes_the_alt_test_epsilon_per_group_from_the_form(client, lead, run
     assert "ε 0.15, expert 0.1." in page(client, lead, new)
 
 
+def test_the_form_offers_the_alt_test_epsilons_and_chunks(client, lead, run):
+    client.force_login(lead)
+    html = client.get(reverse("analysis:run-list", args=[run.project.slug])).content.decode()
+    for name in ("epsilon", "group_epsilons", "chunk_items"):
+        assert f'name="{name}"' in html and f'for="id_{name}"' in html
+
+
+def test_it_starts_a_run_in_chunks_from_the_form(client, lead, run):
+    client.force_login(lead)
+    url = reverse("analysis:run-create", args=[run.project.slug])
+    refused = client.post(url, {"n_boot": 0, "seed": 1, "chunk_items": 17})
+    assert refused.status_code == 400 and "needs bootstrap resamples" in refused.content.decode()
+    client.post(url, {"n_boot": 10, "seed": 1, "chunk_items": 17})
+    new = AgreementRun.objects.latest("pk")
+    assert new.config["chunk_items"] == 17 and new.status == "done", new.error
+    assert 'id="streamed-note"' in page(client, lead, new)
+
+
 def test_it_rejects_an_unknown_slice_key_in_the_api_and_the_cli_too(client, lead, run, tmp_path):
     from django.core.management import call_command  # noqa: PLC0415
     from django.core.management.base import CommandError  # noqa: PLC0415
