@@ -198,7 +198,11 @@ def _merge(run: AgreementRun) -> None:
         merged.add(ChunkSums.from_bytes(bytes(blob)))
         seconds, peak = seconds + chunk_s, max(peak, chunk_peak)
     report = merged_report(
-        merged, confidence=0.95, n_boot=config.n_boot, min_slice_items=config.min_slice_items
+        merged,
+        confidence=0.95,
+        n_boot=config.n_boot,
+        min_slice_items=config.min_slice_items,
+        epsilon_for=config.epsilon_for,
     )
     stored = report_store(run=run, report=report)
     merge_s = time.perf_counter() - started

@@ -29,9 +29,14 @@ log-loss sums logarithms, exact to ~1e-15 relative. Correlations (Pearson, Spear
 tau-b) stream where the per-target means lie on a grid (ordinal codes): their joint table is
 summed one-hot cells (`stats.table_correlations`), exact as well. Not streamed yet (a streamed
 run leaves their rows out; the in-process run has them; `NOT_STREAMED` tells the run page):
-correlations of interval scores or of tables over 1,024 cells, the alternative annotator test
-(per held-out rater t-tests: additive per rater, not written yet), position and length bias,
-score-judge statistics, disagreement rows and chart data.
+correlations of interval scores or of tables over 1,024 cells, position and length bias,
+score-judge statistics, disagreement rows and chart data. The alternative annotator test
+streams: per annotator, the counts of compared instances, of d = +1 and d = -1 and of each
+side's wins (its t-test is a function of those: `stats.alt_test_from_sums`), and the count
+of instances per set of compared annotators (for the items behind the tested ones), added
+over chunks; the merge applies the run's epsilon. Rules that count a group's raters (a
+ceiling needs two reference raters, the alt-test three, soft labels two) count those who
+judged the criterion in any chunk (`ChunkSums.judged`), as the in-process report does.
 """
 
 import importlib
@@ -44,6 +49,7 @@ from functools import partial
 import numpy as np
 
 from analysis import stats
+from analysis.config import RunConfig
 from analysis.engine.data import Bootstrap, CriterionData, SliceArrays
 from analysis.engine.report import Report, SliceKey, adjusted_shortfall
 from analysis.engine.slice_stats import (
@@ -57,8 +63,13 @@ from analysis.engine.slice_stats import (
 )
 from analysis.engine.slicing import slices
 from analysis.engine.verdicts import (
+    ALT_TEST_METRICS,
+    ALT_TEST_MIN_RATERS,
+    ALT_TEST_Q,
     JUDGE_PAIR_METRICS,
     SOFT_LABEL_METRICS,
+    alt_test_inputs,
+    alt_test_rows,
     judge_comparisons,
     judge_pair_stats,
     models_of,
@@ -84,12 +95,12 @@ STREAMED_METRICS = frozenset(
         *JUDGE_PAIR_METRICS,
         *SOFT_LABEL_METRICS,
         *(metric for metric, _ in CORRELATIONS),  # on ordinal grids (stats.table_correlations)
+        *ALT_TEST_METRICS,
     }
 )
 # What a streamed run leaves out, as the run page tells a lead (the README says why).
 NOT_STREAMED = (
     "correlations on interval scales or on tables of more than 1,024 cells",
-    "the alternative annotator test",
     "position and length bias",
     "score-judge (reward model) statistics",
     "the list of disagreements",
@@ -102,6 +113,9 @@ GAP, GAP_NO_CEILING = "gap", "gap:no ceiling"
 # by `stats.comparison_from_sums` into the accuracy difference and McNemar's test, as
 # `verdicts.judge_pairs` gives them.
 JUDGE_PAIR = "judge pair"
+# Record key of the alternative annotator test of a model group (group_b) against a human
+# group (group_a): finished by `stats.alt_test_from_sums` with the run's epsilon.
+ALT_TEST = "alt-test"
 
 
 @dataclass(frozen=True, order=True)
@@ -124,9 +138,13 @@ class ChunkSums:
     n_items: int = 0
     # Items per (criterion, slice, value): a shortfall row is flagged small by its slice's items.
     slice_items: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    # (criterion, group) that judged anything: a chunk's matrices hold a column for every rater
-    # of the project, but the in-process report measures a gap only for groups that judged.
-    judged: set[tuple[str, str]] = field(default_factory=set)
+    # (criterion, group) -> the group's rater columns that judged anything. A chunk's matrices
+    # hold a column for every rater of the project in the group; the in-process report only
+    # the raters who judged the criterion, and some rules count them (a gap needs a ceiling of
+    # two reference raters, the alt-test three annotators, soft labels two): the merge counts.
+    judged: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    # Per alternative annotator test: instances compared per set of annotators (bitmask).
+    patterns: dict[SumsKey, dict[int, int]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """An .npz file: the arrays, and a JSON header naming keys, counts and metrics (no
@@ -137,8 +155,11 @@ class ChunkSums:
             arrays[f"p{i}"], arrays[f"b{i}"] = rec.point, _compact(rec.boot)
         out = io.BytesIO()
         slice_items = [[*key, n] for key, n in self.slice_items.items()]
+        patterns = [[asdict(key), [[f"{mask:x}", n] for mask, n in counts.items()]]
+                    for key, counts in self.patterns.items()]  # fmt: skip
         meta = json.dumps({"n_items": self.n_items, "records": header, "slices": slice_items,
-                           "judged": sorted(self.judged)})  # fmt: skip
+                           "judged": [[*key, sorted(cols)] for key, cols in self.judged.items()],
+                           "patterns": patterns})  # fmt: skip
         np.savez(out, header=np.array(meta), **arrays)
         return out.getvalue()
 
@@ -158,8 +179,14 @@ class ChunkSums:
                 for i, (key, n_items, n_pairs, name, spec) in enumerate(meta["records"])
             }
         slice_items = {(c, name, value): n for c, name, value, n in meta["slices"]}
-        judged = {(criterion, group) for criterion, group in meta["judged"]}
-        return cls(records, meta["n_items"], slice_items, judged)
+        judged = {(criterion, group): set(cols) for criterion, group, cols in meta["judged"]}
+        patterns = {SumsKey(**key): {int(mask, 16): n for mask, n in counts}
+                    for key, counts in meta["patterns"]}  # fmt: skip
+        return cls(records, meta["n_items"], slice_items, judged, patterns)
+
+    def raters(self, criterion: str, group: str) -> int:
+        """How many of the group's raters judged the criterion in the chunks added here."""
+        return len(self.judged.get((criterion, group), ()))
 
     def add(self, other: "ChunkSums") -> "ChunkSums":
         """Add `other` into this one (in place) and return it."""
@@ -169,7 +196,12 @@ class ChunkSums:
         self.n_items += other.n_items
         for key, n in other.slice_items.items():
             self.slice_items[key] = self.slice_items.get(key, 0) + n
-        self.judged |= other.judged
+        for key, cols in other.judged.items():
+            self.judged.setdefault(key, set()).update(cols)
+        for key, counts in other.patterns.items():
+            mine = self.patterns.setdefault(key, {})
+            for mask, n in counts.items():
+                mine[mask] = mine.get(mask, 0) + n
         return self
 
 
@@ -224,9 +256,10 @@ def chunk_sums(
     out = ChunkSums(n_items=int(np.unique(data.target_item).shape[0]))
     if not len(data.target_item):
         return out
-    out.judged = {
-        (data.name, name) for name, g in data.groups.items() if not np.isnan(g.codes).all()
-    }
+    for name, group in data.groups.items():
+        columns = np.flatnonzero(~np.isnan(group.codes).all(axis=0))
+        if columns.size:
+            out.judged[(data.name, name)] = set(columns.tolist())
     weights = poisson_weights(item_keys, n_boot, seed)
     labels = np.arange(len(item_keys))
     for slice_name, slice_value, mask in slices(data, slice_keys):
@@ -237,11 +270,18 @@ def chunk_sums(
         # Gaps, judge pairs and soft labels on a recorder of their own: each records once and
         # the merge finishes it (a gap whichever way it is measured; a pair's two rows).
         own = SumsRecorder(labels, weights)
-        finished: list[tuple[str, str, str]] = []
+        alt_patterns: list[dict[int, int]] = []
+        finished = list(alt_test_stats(arrays, own, alt_patterns))
         if reference is not None and reference in arrays.groups:
             own_boot = Bootstrap(arrays.target_item, n_boot, own)
-            finished += [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
-                         for g in gaps(arrays, own_boot, reference)]  # fmt: skip
+            for gap in gaps(arrays, own_boot, reference):  # each records as it is yielded
+                finished.append((reference, gap.judge, GAP if gap.with_ceiling else GAP_NO_CEILING))
+                if gap.with_ceiling:  # and the agreement the gap would be without a ceiling
+                    stats.percent_agreement(
+                        arrays.groups[reference].codes, arrays.groups[gap.judge].codes,
+                        n_categories=arrays.n_categories, **own_boot.kwargs(),
+                    )  # fmt: skip
+                    finished.append((reference, gap.judge, GAP_NO_CEILING))
             if arrays.categorical:
                 pairs = judge_comparisons(arrays, own_boot, reference)
                 finished += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
@@ -253,12 +293,28 @@ def chunk_sums(
             out.records[key] = rec
         for (a, b, metric), rec in zip(finished, own.records, strict=True):
             out.records[SumsKey(data.name, slice_name, slice_value, a, b, metric)] = rec
+        for (a, b, _), counts in zip(finished, alt_patterns, strict=False):  # the alt-tests
+            out.patterns[SumsKey(data.name, slice_name, slice_value, a, b, ALT_TEST)] = counts
     return out
 
 
 def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Iterator[Stat]:
     yield from within_groups(arrays, boot, unpaired=True)
     yield from between_groups(arrays, boot, reference)
+
+
+def alt_test_stats(
+    arrays: SliceArrays, recorder: SumsRecorder, patterns: list[dict[int, int]]
+) -> Iterator[tuple[str, str, str]]:
+    """Each alternative annotator test's per-target statistics, recorded without resamples
+    (the test has no interval; the merge applies the run's epsilon), and its annotator
+    patterns appended to `patterns`."""
+    for human, model, judge, scoring in alt_test_inputs(arrays):
+        target_stats = stats.alt_test_stats(judge, human.codes, scoring=scoring)
+        recorder.record(target_stats, stats.alt_test_metric, arrays.target_item, 0, 0,
+                        f"alt-test {scoring}", resampled=False)  # fmt: skip
+        patterns.append(stats.alt_test_patterns(target_stats))
+        yield human.name, model.name, ALT_TEST
 
 
 def soft_label_stats(
@@ -298,16 +354,39 @@ def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[
 
 
 def merged_report(
-    merged: ChunkSums, *, confidence: float, n_boot: int, min_slice_items: int
+    merged: ChunkSums,
+    *,
+    confidence: float,
+    n_boot: int,
+    min_slice_items: int,
+    epsilon_for: Callable[[str], float] | None = None,
 ) -> Report:
-    """The result and shortfall rows of the merged sums, rows in key order."""
+    """The result and shortfall rows of the merged sums, rows in key order; `epsilon_for`
+    gives the alternative annotator test's margin per human group (the run's config)."""
     label = f"{POISSON_LABEL} (B={n_boot}, {100 * confidence:g}% CI)"
+    epsilon_for = epsilon_for or RunConfig().epsilon_for
     report = Report()
     for key in sorted(merged.records):
         record = merged.records[key]
         slice_key = SliceKey(key.criterion, key.slice, key.slice_value)
+        if key.metric == ALT_TEST:
+            if (
+                merged.raters(key.criterion, key.group_a) >= ALT_TEST_MIN_RATERS
+                and merged.raters(key.criterion, key.group_b) > 0
+            ):
+                result = stats.alt_test_from_sums(
+                    record.point, merged.patterns.get(key, {}), epsilon=epsilon_for(key.group_a),
+                    q=ALT_TEST_Q, scoring=record.name.split(" ")[-1],
+                )  # fmt: skip
+                report.rows += [
+                    slice_key.row(s) for s in alt_test_rows(key.group_a, key.group_b, result)
+                ]
+            continue
         if key.metric in (GAP, GAP_NO_CEILING):
-            if (key.criterion, key.group_b) not in merged.judged:
+            # As slice_stats.gaps: with a ceiling where two reference raters judged (a chunk
+            # records both ways when its matrix has two columns), only for judges that judged.
+            ceiling = merged.raters(key.criterion, key.group_a) >= 2
+            if (key.metric == GAP) != ceiling or not merged.raters(key.criterion, key.group_b):
                 continue
             gap = _merged_gap(key, record, confidence=confidence, interval_label=label)
             n_slice = merged.slice_items.get((key.criterion, key.slice, key.slice_value), 0)
@@ -325,8 +404,10 @@ def merged_report(
                 pair = judge_pair_stats(key.group_a, key.group_b, ref, result, label)
                 report.rows += [slice_key.row(stat) for stat in pair]
             continue
-        if key.metric in SOFT_LABEL_METRICS and record.n_items == 0:
-            continue  # as verdicts.soft_labels: no judge row without a target
+        if key.metric in SOFT_LABEL_METRICS and (
+            record.n_items == 0 or merged.raters(key.criterion, key.group_a) < 2
+        ):
+            continue  # as verdicts.soft_labels: a distribution of two labels, a target
         if key.group_a == key.group_b and record.n_items == 0:
             continue  # no target judged twice in any chunk: the in-process report has no row
         est = estimate_from_record(record, confidence=confidence, interval_label=label)

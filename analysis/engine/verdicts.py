@@ -53,20 +53,28 @@ def alt_tests(arrays: SliceArrays, config: RunConfig) -> Iterator[Stat]:
     equally spaced) on ordinal and interval ones. A model group of several raters is one
     annotator: its plurality label per target (accuracy), or its mean (negative RMSE).
     """
+    for human, model, judge, scoring in alt_test_inputs(arrays):
+        epsilon = config.epsilon_for(human.name)
+        result = stats.alt_test(judge, human.codes, scoring=scoring, epsilon=epsilon, q=ALT_TEST_Q)
+        yield from alt_test_rows(human.name, model.name, result)
+
+
+def alt_test_inputs(arrays: SliceArrays) -> Iterator[tuple[Group, Group, np.ndarray, str]]:
+    """(human group of >= 3 raters, model group, the judge's label per target, scoring)."""
     scoring = "accuracy" if arrays.scale in ACCURACY_SCALES else "neg_rmse"
     humans = [g for _, g in sorted(arrays.groups.items()) if g.kind == "human"]
     for human in humans:
         if human.codes.shape[1] < ALT_TEST_MIN_RATERS:
             continue
-        epsilon = config.epsilon_for(human.name)
         for model in models_of(arrays):
-            judge = _judge_labels(model.codes, scoring, arrays.n_categories)
-            result = stats.alt_test(
-                judge, human.codes, scoring=scoring, epsilon=epsilon, q=ALT_TEST_Q
-            )
-            omega, rho = _alt_test_estimates(result)
-            yield Stat(human.name, model.name, ALT_TEST_METRICS[0], omega)
-            yield Stat(human.name, model.name, ALT_TEST_METRICS[1], rho)
+            yield human, model, _judge_labels(model.codes, scoring, arrays.n_categories), scoring
+
+
+def alt_test_rows(human: str, model: str, result: stats.AltTestResult) -> Iterator[Stat]:
+    """The two rows of one test: the winning rate ω and the advantage probability ρ."""
+    omega, rho = _alt_test_estimates(result)
+    yield Stat(human, model, ALT_TEST_METRICS[0], omega)
+    yield Stat(human, model, ALT_TEST_METRICS[1], rho)
 
 
 def _judge_labels(codes: np.ndarray, scoring: str, n_categories: int) -> np.ndarray:

@@ -24,7 +24,14 @@ Input conventions
 
 from analysis.stats.agreement import consensus, percent_agreement
 from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_interval_values
-from analysis.stats.alt_test import AltTestResult, alt_test
+from analysis.stats.alt_test import (
+    AltTestResult,
+    alt_test,
+    alt_test_from_sums,
+    alt_test_metric,
+    alt_test_patterns,
+    alt_test_stats,
+)
 from analysis.stats.bias import longer_wins, position_consistency
 from analysis.stats.bootstrap import Resampler, SumsRecorder
 from analysis.stats.calibration import (
@@ -60,6 +67,10 @@ __all__ = [
     "AltTestResult",
     "JudgeComparison",
     "alt_test",
+    "alt_test_from_sums",
+    "alt_test_metric",
+    "alt_test_patterns",
+    "alt_test_stats",
     "judge_accuracy_difference",
     "soft_agreement",
     "soft_log_loss",

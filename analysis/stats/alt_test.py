@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import ttest_1samp
+from scipy.stats import t as student_t
 from statsmodels.stats.multitest import multipletests
 
 Scoring = Literal["accuracy", "neg_rmse"]
@@ -145,34 +145,101 @@ def alt_test(
     test in the correction, as in the released code.
     """
     f, h = _check(judge, humans, scoring, epsilon, q, min_instances, min_humans_per_instance)
-    n_annotators = h.shape[1]
-    labelled = ~np.isnan(h)
-    usable = (labelled.sum(axis=1) >= min_humans_per_instance) & ~np.isnan(f)
-    p_values = np.full(n_annotators, np.nan)
-    rho_f = np.full(n_annotators, np.nan)
-    rho_h = np.full(n_annotators, np.nan)
-    n_instances = np.zeros(n_annotators, dtype=np.int64)
-    tested = np.zeros(n_annotators, dtype=bool)
-    used = np.zeros(h.shape[0], dtype=bool)
-    for j in range(n_annotators):
+    stats = alt_test_stats(f, h, scoring=scoring, min_humans_per_instance=min_humans_per_instance)
+    return alt_test_from_sums(
+        stats.sum(axis=0), alt_test_patterns(stats), scoring=scoring, epsilon=epsilon, q=q,
+        min_instances=min_instances,
+    )  # fmt: skip
+
+
+# Column blocks of `alt_test_stats`, per annotator: compared, d = +1, d = -1, W^f, W^h.
+_BLOCK = 5
+
+
+def alt_test_stats(
+    judge: np.ndarray, humans: np.ndarray, *, scoring: Scoring, min_humans_per_instance: int = 2
+) -> np.ndarray:
+    """Per-instance additive statistics of the test, shape (n_instances, 5 m).
+
+    For annotator j (columns 5j..5j+4): 1 if the instance is compared for j (usable and
+    labelled by j), 1 if ``d = W^h - W^f`` is +1, 1 if it is -1, ``W^f``, ``W^h``. Sums over
+    instances (in any order and grouping) are what :func:`alt_test_from_sums` needs, with
+    :func:`alt_test_patterns` for the count of instances.
+    """
+    n, m = humans.shape
+    labelled = ~np.isnan(humans)
+    usable = (labelled.sum(axis=1) >= min_humans_per_instance) & ~np.isnan(judge)
+    out = np.zeros((n, _BLOCK * m))
+    for j in range(m):
         rows = np.flatnonzero(usable & labelled[:, j])
-        n_instances[j] = rows.size
-        if rows.size < min_instances:
-            continue
-        rest = np.delete(h[rows], j, axis=1)
-        s_f = _score(f[rows], rest, scoring)
-        s_h = _score(h[rows, j], rest, scoring)
-        w_f = (s_f >= s_h).astype(np.float64)
-        w_h = (s_h >= s_f).astype(np.float64)
-        p_values[j] = _one_sided_p(w_h - w_f, epsilon)
-        rho_f[j], rho_h[j] = w_f.mean(), w_h.mean()
-        tested[j] = True
-        used[rows] = True
-    won = np.zeros(n_annotators, dtype=bool)
+        rest = np.delete(humans[rows], j, axis=1)
+        s_f = _score(judge[rows], rest, scoring)
+        s_h = _score(humans[rows, j], rest, scoring)
+        w_f, w_h = (s_f >= s_h).astype(np.float64), (s_h >= s_f).astype(np.float64)
+        d = w_h - w_f
+        block = out[:, _BLOCK * j : _BLOCK * (j + 1)]
+        block[rows] = np.column_stack([np.ones(rows.size), d > 0, d < 0, w_f, w_h])
+    return out
+
+
+def alt_test_patterns(stats: np.ndarray) -> dict[int, int]:
+    """How many instances were compared for each set of annotators (a bitmask: bit j for
+    annotator j), from :func:`alt_test_stats`. The count of instances behind the result
+    (those of the *tested* annotators, known only once every instance is counted) follows
+    from these; counts of disjoint instances add, so a streamed report adds them up."""
+    compared = stats[:, 0::_BLOCK] > 0
+    compared = compared[compared.any(axis=1)]
+    if compared.shape[1] <= 62:  # bitmasks fit an int64: one vectorised pass
+        masks = compared.astype(np.int64) @ (np.int64(1) << np.arange(compared.shape[1]))
+    else:
+        masks = np.array(
+            [sum(1 << int(j) for j in np.flatnonzero(row)) for row in compared], dtype=object
+        )
+    unique, counts = np.unique(masks, return_counts=True)
+    return {int(mask): int(count) for mask, count in zip(unique, counts, strict=True)}
+
+
+def alt_test_metric(sums: np.ndarray, *, min_instances: int = 30) -> np.ndarray:
+    """The advantage probability ``rho`` of summed statistics (..., 5 m): what a record of
+    the test names as its metric (the rest of the test is finished by `alt_test_from_sums`,
+    which needs the epsilon of the run)."""
+    blocks = sums.reshape(*sums.shape[:-1], sums.shape[-1] // _BLOCK, _BLOCK)
+    compared, w_f = blocks[..., 0], blocks[..., 3]
+    tested = compared >= min_instances
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(tested, w_f / compared, 0.0)
+        return share.sum(axis=-1) / tested.sum(axis=-1)
+
+
+def alt_test_from_sums(
+    totals: np.ndarray,
+    patterns: dict[int, int],
+    *,
+    scoring: Scoring,
+    epsilon: float,
+    q: float,
+    min_instances: int = 30,
+) -> AltTestResult:
+    """The test from the summed statistics of :func:`alt_test_stats` and the summed
+    :func:`alt_test_patterns`: :func:`alt_test` and the merge of a streamed report both
+    finish here."""
+    m = totals.shape[0] // _BLOCK
+    blocks = np.rint(totals).astype(np.int64).reshape(m, _BLOCK)
+    n_instances, positive, negative, w_f, w_h = blocks.T
+    tested = n_instances >= min_instances
+    p_values = np.full(m, np.nan)
+    rho_f = np.full(m, np.nan)
+    rho_h = np.full(m, np.nan)
+    for j in np.flatnonzero(tested):
+        p_values[j] = _one_sided_p(int(n_instances[j]), int(positive[j]), int(negative[j]), epsilon)
+        rho_f[j], rho_h[j] = w_f[j] / n_instances[j], w_h[j] / n_instances[j]
+    won = np.zeros(m, dtype=bool)
     if tested.any():
         # An undefined p-value is a test that is never rejected (the released code's rule).
         p = np.where(np.isnan(p_values[tested]), 1.0, p_values[tested])
         won[tested] = multipletests(p, alpha=q, method="fdr_by")[0]
+    tested_bits = sum(1 << int(j) for j in np.flatnonzero(tested))
+    n_items = sum(count for mask, count in patterns.items() if mask & tested_bits)
     omega = float(won.sum() / tested.sum()) if tested.any() else math.nan
     rho = float(rho_f[tested].mean()) if tested.any() else math.nan
     return AltTestResult(
@@ -185,7 +252,7 @@ def alt_test(
         judge_advantage=rho_f,
         annotator_advantage=rho_h,
         n_instances=n_instances,
-        n_items=int(used.sum()),
+        n_items=n_items,
         n_comparisons=int(n_instances[tested].sum()),
         epsilon=float(epsilon),
         q=float(q),
@@ -204,11 +271,19 @@ def _score(pred: np.ndarray, rest: np.ndarray, scoring: Scoring) -> np.ndarray:
     return -np.sqrt(squared.sum(axis=1) / n)
 
 
-def _one_sided_p(d: np.ndarray, epsilon: float) -> float:
-    if np.all(d == d[0]):
-        # scipy warns and returns NaN for a constant sample; its limit is clear.
-        return 0.0 if d[0] < epsilon else 1.0 if d[0] > epsilon else math.nan
-    return float(ttest_1samp(d, epsilon, alternative="less").pvalue)
+def _one_sided_p(n: int, positive: int, negative: int, epsilon: float) -> float:
+    """The one-sided one-sample t-test of ``H0: mean(d) >= epsilon`` for ``n`` values of
+    ``d`` in {-1, 0, +1}, from their counts: ``scipy.stats.ttest_1samp(d, epsilon,
+    alternative="less")`` (the tests hold it to that), with the limits of a constant ``d``
+    that scipy leaves undefined."""
+    zero = n - positive - negative
+    if n in (positive, negative, zero):
+        constant = 1 if positive == n else -1 if negative == n else 0
+        return 0.0 if constant < epsilon else 1.0 if constant > epsilon else math.nan
+    mean = (positive - negative) / n
+    variance = ((positive + negative) - n * mean * mean) / (n - 1)
+    t = (mean - epsilon) / math.sqrt(variance / n)
+    return float(student_t.cdf(t, n - 1))
 
 
 def _check(

@@ -167,16 +167,18 @@ class SumsRecorder(Resampler):
 
     def record(
         self, target_stats: np.ndarray, metric: SumsMetric, clusters: npt.ArrayLike | None,
-        n_items: int, n_pairs: int, name: str,
+        n_items: int, n_pairs: int, name: str, *, resampled: bool = True,
     ) -> SumsRecord:  # fmt: skip
-        """Record a statistic's sums; its ``boot`` is empty until :meth:`flush`."""
+        """Record a statistic's sums; its ``boot`` is empty until :meth:`flush`, and stays
+        empty without `resampled` (a statistic with no interval, such as the alt-test)."""
         if clusters is None:
             raise ValueError("a SumsRecorder needs the cluster label of each target")
         stats = np.asarray(target_stats, dtype=np.float64)
         point = stats.sum(axis=0)
         rec = SumsRecord(point, np.empty((0, *point.shape)), metric, n_items, n_pairs, name)
-        columns = stats if stats.ndim == 2 else stats[:, None]
-        self._pending.append((len(self.records), self.columns(clusters), columns))
+        if resampled:
+            columns = stats if stats.ndim == 2 else stats[:, None]
+            self._pending.append((len(self.records), self.columns(clusters), columns))
         self.records.append(rec)
         return rec
 

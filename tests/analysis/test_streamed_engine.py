@@ -3,6 +3,7 @@ streamed statistic of every slice has the same point estimate to the last bit, w
 chunks, and intervals that do not depend on how the items were cut."""
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,41 @@ def test_its_step_statistics_match_the_in_process_ones():
         assert abs(got.ci_high - got.ci_low - (row.ci_high - row.ci_low)) < 0.5 * (
             row.ci_high - row.ci_low
         )  # the two bootstraps' widths agree within Monte Carlo error at B=100
+
+
+@pytest.mark.parametrize("experts", [1, 2, 3])
+def test_it_counts_only_the_raters_who_judged_as_the_in_process_report_does(experts):
+    """A chunk's matrices hold a column for every rater of the project in a group, also one
+    who never judged this criterion; the in-process report has only those who did. Rules
+    that count raters (a ceiling needs two reference raters, the alt-test three, soft labels
+    two) must decide on those who judged: with 1, 2 and 3 experts who did, and an idle one."""
+    data = _steps(300, seed=experts)
+    expert = data.groups["expert"]
+    data = replace(
+        data, groups=data.groups | {"expert": replace(expert, codes=expert.codes[:, :experts])}
+    )
+    idle = np.full((expert.codes.shape[0], 1), np.nan)  # the project's expert who never judged
+    wider = np.hstack([data.groups["expert"].codes, idle])
+    chunked = replace(data, groups=data.groups | {"expert": replace(expert, codes=wider)})
+    config = RunConfig(slice_keys=("subset",), n_boot=N_BOOT, seed=7, min_slice_items=150)
+    in_process = criterion_report(data, config)
+    merged = ChunkSums()
+    for low in range(0, 300, 41):
+        items = np.arange(low, min(300, low + 41))
+        merged.add(chunk_sums(criterion_chunk(chunked, items), item_keys=items + 7,
+                              slice_keys=("subset",), reference="expert", n_boot=N_BOOT,
+                              seed=7))  # fmt: skip
+    streamed = merged_report(merged, confidence=0.95, n_boot=N_BOOT, min_slice_items=150)
+
+    old = {_key(r): r for r in in_process.rows if r.metric in STREAMED_METRICS}
+    new = {_key(r): r for r in streamed.rows}
+    assert new.keys() == old.keys()
+    assert ("all", "all", "expert", "judge_a", "gap") in new if experts >= 2 else True
+    for key, row in old.items():
+        assert (new[key].estimate, new[key].n_items) == (row.estimate, row.n_items), key
+    assert [
+        (r.judge_group, r.gap, r.verdict.split(" ")[0] == "no") for r in streamed.shortfall
+    ] == [(r.judge_group, r.gap, r.verdict.split(" ")[0] == "no") for r in in_process.shortfall]
 
 
 def _key(row) -> tuple:

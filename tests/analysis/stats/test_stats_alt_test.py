@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import t as student_t
+from scipy.stats import ttest_1samp
 
-from analysis.stats import alt_test
+from analysis.stats import alt_test, alt_test_from_sums, alt_test_patterns, alt_test_stats
+from analysis.stats.alt_test import _one_sided_p
 
 NAN = np.nan
 
@@ -207,3 +209,45 @@ def test_it_matches_a_loop_over_annotators_and_instances(case) -> None:
     tested_p = np.nan_to_num(result.p_values[result.tested], nan=1.0)
     assert tested_p == pytest.approx(p_values)
     assert result.passed == (omega >= 0.5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 60),
+    epsilon=st.sampled_from([0.0, 0.1, 0.2, 1.0]),
+)
+def test_its_p_value_from_counts_is_scipys_one_sample_t_test(seed, n, epsilon):
+    rng = np.random.default_rng(seed)
+    d = rng.choice([-1.0, 0.0, 1.0], size=n, p=rng.dirichlet([1, 1, 1]))
+    got = _one_sided_p(n, int((d > 0).sum()), int((d < 0).sum()), epsilon)
+    if np.all(d == d[0]):
+        expected = 0.0 if d[0] < epsilon else 1.0 if d[0] > epsilon else np.nan
+    else:
+        expected = ttest_1samp(d, epsilon, alternative="less").pvalue
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-12, nan_ok=True)
+
+
+def test_its_sums_and_patterns_add_over_any_split_of_the_instances():
+    """A streamed report adds the per-instance statistics and the annotator patterns of its
+    chunks: the test of the whole, ten annotators (patterns past a small bitmask table)."""
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 400)
+    humans = np.where(rng.random((400, 10)) < 0.8, truth[:, None], rng.integers(0, 3, (400, 10)))
+    humans = humans.astype(float)
+    humans[rng.random(humans.shape) < 0.6] = np.nan
+    judge = np.where(rng.random(400) < 0.75, truth, (truth + 1) % 3).astype(float)
+    whole = alt_test(judge, humans, scoring="accuracy", epsilon=0.1)
+    parts = [slice(0, 123), slice(123, 301), slice(301, 400)]
+    totals, patterns = 0, {}
+    for part in parts:
+        stats = alt_test_stats(judge[part], humans[part], scoring="accuracy")
+        totals = totals + stats.sum(axis=0)
+        for mask, count in alt_test_patterns(stats).items():
+            patterns[mask] = patterns.get(mask, 0) + count
+    merged = alt_test_from_sums(totals, patterns, scoring="accuracy", epsilon=0.1, q=0.05)
+    assert whole.n_tested >= 5 and whole.n_items > 0
+    assert (merged.winning_rate, merged.advantage_probability, merged.n_items,
+            merged.n_comparisons) == (whole.winning_rate, whole.advantage_probability,
+                                      whole.n_items, whole.n_comparisons)  # fmt: skip
+    np.testing.assert_array_equal(merged.p_values, whole.p_values)
