@@ -36,7 +36,9 @@ side's wins (its t-test is a function of those: `stats.alt_test_from_sums`), and
 of instances per set of compared annotators (for the items behind the tested ones), added
 over chunks; the merge applies the run's epsilon. Rules that count a group's raters (a
 ceiling needs two reference raters, the alt-test three, soft labels two) count those who
-judged the criterion in any chunk (`ChunkSums.judged`), as the in-process report does.
+judged the criterion in any chunk (`ChunkSums.judged`), as the in-process report does; a gap
+recorded with a ceiling that turns out to have none is finished from the pair's
+percent-agreement record.
 """
 
 import importlib
@@ -274,14 +276,8 @@ def chunk_sums(
         finished = list(alt_test_stats(arrays, own, alt_patterns))
         if reference is not None and reference in arrays.groups:
             own_boot = Bootstrap(arrays.target_item, n_boot, own)
-            for gap in gaps(arrays, own_boot, reference):  # each records as it is yielded
-                finished.append((reference, gap.judge, GAP if gap.with_ceiling else GAP_NO_CEILING))
-                if gap.with_ceiling:  # and the agreement the gap would be without a ceiling
-                    stats.percent_agreement(
-                        arrays.groups[reference].codes, arrays.groups[gap.judge].codes,
-                        n_categories=arrays.n_categories, **own_boot.kwargs(),
-                    )  # fmt: skip
-                    finished.append((reference, gap.judge, GAP_NO_CEILING))
+            finished += [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
+                         for g in gaps(arrays, own_boot, reference)]  # fmt: skip
             if arrays.categorical:
                 pairs = judge_comparisons(arrays, own_boot, reference)
                 finished += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
@@ -383,11 +379,17 @@ def merged_report(
                 ]
             continue
         if key.metric in (GAP, GAP_NO_CEILING):
-            # As slice_stats.gaps: with a ceiling where two reference raters judged (a chunk
-            # records both ways when its matrix has two columns), only for judges that judged.
-            ceiling = merged.raters(key.criterion, key.group_a) >= 2
-            if (key.metric == GAP) != ceiling or not merged.raters(key.criterion, key.group_b):
+            # As slice_stats.gaps: with a ceiling where two reference raters judged, only for
+            # judges that judged. A chunk whose matrix had two reference columns recorded the
+            # ceiling; without one, the gap is the agreement of the pair minus 1, whose sums
+            # the pair's percent-agreement record holds.
+            if not merged.raters(key.criterion, key.group_b):
                 continue
+            if key.metric == GAP and merged.raters(key.criterion, key.group_a) < 2:
+                key = replace(key, metric=GAP_NO_CEILING)
+                record = merged.records.get(replace(key, metric="percent_agreement"))
+                if record is None:
+                    continue
             gap = _merged_gap(key, record, confidence=confidence, interval_label=label)
             n_slice = merged.slice_items.get((key.criterion, key.slice, key.slice_value), 0)
             report.shortfall.append(
