@@ -151,3 +151,17 @@ def test_the_run_page_says_what_a_chunked_run_leaves_out(study, lead, client):
     assert 'id="streamed-note"' in page and "chunks of 17 items" in page
     assert "correlations on interval scales" in page and "Poisson(1)" in page
     assert 'id="streamed-note"' not in plain and "Poisson" not in plain
+
+
+def test_it_leaves_no_chunk_sums_in_debugs_query_log(study, lead, settings):
+    """make run has DEBUG on and runs chunks in the web process: Django's query log kept each
+    chunk's sums as SQL text (a demo run of 120 chunks grew the server to 2.5 GB)."""
+    from django.db import connection  # noqa: PLC0415
+
+    settings.DEBUG = True
+    run = _start(study, lead, STREAMED)
+
+    assert run.status == "done", run.error
+    assert ReportChunk.objects.filter(run=run).count() == 6
+    longest = max((len(q["sql"]) for q in connection.queries), default=0)
+    assert longest < 20_000, longest
