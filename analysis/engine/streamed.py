@@ -106,7 +106,7 @@ NOT_STREAMED = (
     "position and length bias",
     "score-judge (reward model) statistics",
     "the list of disagreements",
-    "the charts",
+    "the confusion-matrix, earliest-error-offset and ROC/PR charts (the shortfall chart is here)",
 )
 # Record keys of the gap to the human ceiling (one per judge group): finished by
 # `stats.gap_from_sums` with a ceiling, as `gap_without_ceiling` of the agreement without.
