@@ -189,24 +189,22 @@ def agreement_runs_reap(*, stale_seconds: int | None = None) -> dict[str, int]:
     stale = AgreementRun.objects.filter(
         status=AgreementRun.Status.RUNNING, heartbeat_at__lt=cutoff, chunks__isnull=True
     )
-    failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
-        status=AgreementRun.Status.FAILED,
-        error=f"The worker stopped responding {MAX_ATTEMPTS} times; giving up.",
-        finished_at=timezone.now(),
+    failed, requeued = jobs.requeue_stale(
+        stale,
+        max_attempts=MAX_ATTEMPTS,
+        failed={
+            "status": AgreementRun.Status.FAILED,
+            "error": f"The worker stopped responding {MAX_ATTEMPTS} times; giving up.",
+            "finished_at": timezone.now(),
+        },
+        requeued={
+            "status": AgreementRun.Status.PENDING,
+            "stage": "requeued after a lost worker",
+            "queued_at": None,
+        },
     )
-    requeued = []
-    for run_id, seen in stale.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", "attempts"):
-        # Conditional on the attempt seen: a run claimed again meanwhile is left alone.
-        if stale.filter(pk=run_id, attempts=seen).update(
-            status=AgreementRun.Status.PENDING, stage="requeued after a lost worker", queued_at=None
-        ):
-            requeued.append(run_id)
-    # The requeued runs first (their rows are old enough to count as unsent anyway).
     pending = AgreementRun.objects.filter(jobs.unsent(), status=AgreementRun.Status.PENDING)
-    resent = jobs.resend(
-        [*requeued, *pending.exclude(pk__in=requeued).values_list("pk", flat=True)],
-        lambda pk: dispatch.agreement_run_send(run_id=pk),
-    )
+    resent = jobs.resend_lost(requeued, pending, lambda pk: dispatch.agreement_run_send(run_id=pk))
     reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
     reaped |= {f"chunks_{key}": n for key, n in chunks.items() if n}
     if failed or requeued or resent:

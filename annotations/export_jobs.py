@@ -185,24 +185,19 @@ def export_jobs_reap() -> dict[str, int]:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=ExportJob.Status.RUNNING
     )
     attempts = settings.JOB_MAX_ATTEMPTS
-    failed = stale.filter(attempts__gte=attempts).update(
-        status=ExportJob.Status.FAILED,
-        error=f"The worker running this export stopped {attempts} times (killed, or out of "
-        "memory?); ask an administrator.",
-        finished_at=timezone.now(),
+    failed, requeued = jobs.requeue_stale(
+        stale,
+        max_attempts=attempts,
+        failed={
+            "status": ExportJob.Status.FAILED,
+            "error": f"The worker running this export stopped {attempts} times (killed, or out "
+            "of memory?); ask an administrator.",
+            "finished_at": timezone.now(),
+        },
+        requeued={"status": ExportJob.Status.PENDING, "queued_at": None},
     )
-    requeued = [
-        pk
-        for pk, seen in stale.filter(attempts__lt=attempts).values_list("pk", "attempts")
-        if stale.filter(pk=pk, attempts=seen).update(
-            status=ExportJob.Status.PENDING, queued_at=None
-        )
-    ]
     pending = ExportJob.objects.filter(jobs.unsent(), status=ExportJob.Status.PENDING)
-    resent = jobs.resend(
-        [*requeued, *pending.exclude(pk__in=requeued).values_list("pk", flat=True)],
-        lambda pk: dispatch.export_job_run_send(job_id=pk),
-    )
+    resent = jobs.resend_lost(requeued, pending, lambda pk: dispatch.export_job_run_send(job_id=pk))
     reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
     if failed or requeued or resent:
         logger.warning("export jobs reaped: %s", reaped)

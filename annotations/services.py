@@ -311,28 +311,22 @@ def import_jobs_reap() -> dict[str, int]:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True), status=ImportJob.Status.RUNNING
     )
     attempts = settings.JOB_MAX_ATTEMPTS
-    failed = stale.filter(attempts__gte=attempts).update(
-        status=ImportJob.Status.FAILED,
-        errors=[
-            f"The worker running this import stopped {attempts} times (killed, or out of "
-            "memory?); nothing was imported. Split the file or ask an administrator."
-        ],
-        error_count=1,
-        finished_at=timezone.now(),
+    failed, requeued = jobs.requeue_stale(
+        stale,
+        max_attempts=attempts,
+        failed={
+            "status": ImportJob.Status.FAILED,
+            "errors": [
+                f"The worker running this import stopped {attempts} times (killed, or out of "
+                "memory?); nothing was imported. Split the file or ask an administrator."
+            ],
+            "error_count": 1,
+            "finished_at": timezone.now(),
+        },
+        requeued={"status": ImportJob.Status.PENDING, "queued_at": None},
     )
-    requeued = [
-        pk
-        for pk, seen in stale.filter(attempts__lt=attempts).values_list("pk", "attempts")
-        # Conditional on the attempt seen: a job claimed again meanwhile is left alone.
-        if stale.filter(pk=pk, attempts=seen).update(
-            status=ImportJob.Status.PENDING, queued_at=None
-        )
-    ]
     pending = ImportJob.objects.filter(jobs.unsent(), status=ImportJob.Status.PENDING)
-    resent = jobs.resend(
-        [*requeued, *pending.exclude(pk__in=requeued).values_list("pk", flat=True)],
-        lambda pk: dispatch.import_job_run_send(job_id=pk),
-    )
+    resent = jobs.resend_lost(requeued, pending, lambda pk: dispatch.import_job_run_send(job_id=pk))
     reaped = {"failed": failed, "requeued": len(requeued), "resent": resent}
     if failed or requeued or resent:
         logger.warning("import jobs reaped: %s", reaped)

@@ -92,6 +92,29 @@ def unsent(created_field: str = "created_at") -> Q:
     return never | lost
 
 
+def requeue_stale(
+    stale: QuerySet, *, max_attempts: int, failed: dict[str, object], requeued: dict[str, object]
+) -> tuple[int, list[int]]:
+    """The reapers' rule for rows whose worker stopped beating: those out of attempts are
+    failed (one update with the fields in `failed`), the others queued again (`requeued`),
+    each conditional on the attempt seen, so a row claimed again meanwhile is left alone.
+    Returns how many failed and the ids queued again."""
+    n_failed = stale.filter(attempts__gte=max_attempts).update(**failed)
+    again = [
+        pk
+        for pk, seen in stale.filter(attempts__lt=max_attempts).values_list("pk", "attempts")
+        if stale.filter(pk=pk, attempts=seen).update(**requeued)
+    ]
+    return n_failed, again
+
+
+def resend_lost(requeued: list[int], pending: QuerySet, send_one: Callable[[int], None]) -> int:
+    """Send the rows queued again first, then the pending rows whose message the broker may
+    not have (`pending` already filtered with `unsent`); stops at the first broker failure."""
+    rest = pending.exclude(pk__in=requeued).values_list("pk", flat=True)
+    return resend([*requeued, *rest], send_one)
+
+
 def resend(ids: Iterable[int], send_one: Callable[[int], None]) -> int:
     """Send each job again; stop at the first broker failure (the next beat tries again)."""
     sent = 0
