@@ -272,8 +272,12 @@ def chunk_sums(
         # Gaps, judge pairs and soft labels on a recorder of their own: each records once and
         # the merge finishes it (a gap whichever way it is measured; a pair's two rows).
         own = SumsRecorder(labels, weights)
-        alt_patterns: list[dict[int, int]] = []
-        finished = list(alt_test_stats(arrays, own, alt_patterns))
+        finished: list[tuple[str, str, str]] = []
+        for human, model, counts in _alt_tests(arrays, own):
+            finished.append((human, model, ALT_TEST))
+            out.patterns[SumsKey(data.name, slice_name, slice_value, human, model, ALT_TEST)] = (
+                counts
+            )
         if reference is not None and reference in arrays.groups:
             own_boot = Bootstrap(arrays.target_item, n_boot, own)
             finished += [(reference, g.judge, GAP if g.with_ceiling else GAP_NO_CEILING)
@@ -281,7 +285,7 @@ def chunk_sums(
             if arrays.categorical:
                 pairs = judge_comparisons(arrays, own_boot, reference)
                 finished += [(a, b, f"{JUDGE_PAIR}:{reference}") for a, b, _ in pairs]
-                finished += list(soft_label_stats(arrays, own_boot, reference))
+                finished += list(_soft_labels(arrays, own_boot, reference))
         # One product of the weights with every statistic of the slice, both recorders'.
         for stat, rec in _paired(found, recorder.flush(own)):
             key = SumsKey(data.name, slice_name, slice_value, stat.group_a, stat.group_b,
@@ -289,8 +293,6 @@ def chunk_sums(
             out.records[key] = rec
         for (a, b, metric), rec in zip(finished, own.records, strict=True):
             out.records[SumsKey(data.name, slice_name, slice_value, a, b, metric)] = rec
-        for (a, b, _), counts in zip(finished, alt_patterns, strict=False):  # the alt-tests
-            out.patterns[SumsKey(data.name, slice_name, slice_value, a, b, ALT_TEST)] = counts
     return out
 
 
@@ -299,21 +301,20 @@ def _stats(arrays: SliceArrays, boot: Bootstrap, reference: str | None) -> Itera
     yield from between_groups(arrays, boot, reference)
 
 
-def alt_test_stats(
-    arrays: SliceArrays, recorder: SumsRecorder, patterns: list[dict[int, int]]
-) -> Iterator[tuple[str, str, str]]:
-    """Each alternative annotator test's per-target statistics, recorded without resamples
-    (the test has no interval; the merge applies the run's epsilon), and its annotator
-    patterns appended to `patterns`."""
+def _alt_tests(
+    arrays: SliceArrays, recorder: SumsRecorder
+) -> Iterator[tuple[str, str, dict[int, int]]]:
+    """Each alternative annotator test: its per-target statistics recorded without resamples
+    (the test has no interval; the merge applies the run's epsilon); yields (human group,
+    model group, instances per set of compared annotators)."""
     for human, model, judge, scoring in alt_test_inputs(arrays):
         target_stats = stats.alt_test_stats(judge, human.codes, scoring=scoring)
         recorder.record(target_stats, stats.alt_test_metric, arrays.target_item, 0, 0,
                         f"alt-test {scoring}", resampled=False)  # fmt: skip
-        patterns.append(stats.alt_test_patterns(target_stats))
-        yield human.name, model.name, ALT_TEST
+        yield human.name, model.name, stats.alt_test_patterns(target_stats)
 
 
-def soft_label_stats(
+def _soft_labels(
     arrays: SliceArrays, boot: Bootstrap, reference: str
 ) -> Iterator[tuple[str, str, str]]:
     """`verdicts.soft_labels` for a chunk: every statistic records, with or without targets
@@ -336,7 +337,7 @@ def _paired(found: Iterable[Stat], records: list[SumsRecord]) -> Iterator[tuple[
 
     A statistic records once per estimate, before the engine yields it (several estimates of
     one call, e.g. the kappas, are yielded in the order they were recorded); statistics that
-    do not record (correlations, biases) find no record of their own name and are skipped.
+    do not record (position consistency, length bias) are not streamed and are skipped.
     """
     taken = 0
     for stat in found:

@@ -162,12 +162,7 @@ def test_its_step_statistics_match_the_in_process_ones():
     config = RunConfig(slice_keys=("subset",), n_boot=N_BOOT, seed=7, min_slice_items=150)
     in_process = criterion_report(data, config)
     old = {_key(r): r for r in in_process.rows if r.metric in STREAMED_METRICS}
-    merged = ChunkSums()
-    for low in range(0, 400, 23):
-        items = np.arange(low, min(400, low + 23))
-        merged.add(chunk_sums(criterion_chunk(data, items), item_keys=items + 1000,
-                              slice_keys=("subset",), reference="expert", n_boot=N_BOOT,
-                              seed=7))  # fmt: skip
+    merged = _chunked(data, size=23, key_offset=1000)
     streamed = merged_report(merged, confidence=0.95, n_boot=N_BOOT, min_slice_items=150)
     new = {_key(r): r for r in streamed.rows}
 
@@ -203,12 +198,7 @@ def test_it_counts_only_the_raters_who_judged_as_the_in_process_report_does(expe
     chunked = replace(data, groups=data.groups | {"expert": replace(expert, codes=wider)})
     config = RunConfig(slice_keys=("subset",), n_boot=N_BOOT, seed=7, min_slice_items=150)
     in_process = criterion_report(data, config)
-    merged = ChunkSums()
-    for low in range(0, 300, 41):
-        items = np.arange(low, min(300, low + 41))
-        merged.add(chunk_sums(criterion_chunk(chunked, items), item_keys=items + 7,
-                              slice_keys=("subset",), reference="expert", n_boot=N_BOOT,
-                              seed=7))  # fmt: skip
+    merged = _chunked(chunked, size=41, key_offset=7)
     streamed = merged_report(merged, confidence=0.95, n_boot=N_BOOT, min_slice_items=150)
 
     old = {_key(r): r for r in in_process.rows if r.metric in STREAMED_METRICS}
@@ -220,6 +210,18 @@ def test_it_counts_only_the_raters_who_judged_as_the_in_process_report_does(expe
     assert [
         (r.judge_group, r.gap, r.verdict.split(" ")[0] == "no") for r in streamed.shortfall
     ] == [(r.judge_group, r.gap, r.verdict.split(" ")[0] == "no") for r in in_process.shortfall]
+
+
+def _chunked(data, *, size: int, key_offset: int) -> ChunkSums:
+    """The sums of in-memory `data` cut into chunks of `size` items, sliced by subset, against
+    the expert group; item keys are the indices plus `key_offset`."""
+    merged, n = ChunkSums(), len(data.item_ref)
+    for low in range(0, n, size):
+        items = np.arange(low, min(n, low + size))
+        merged.add(chunk_sums(criterion_chunk(data, items), item_keys=items + key_offset,
+                              slice_keys=("subset",), reference="expert", n_boot=N_BOOT,
+                              seed=7))  # fmt: skip
+    return merged
 
 
 def _key(row) -> tuple:
